@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+# xdp-mirror build.  `make` builds build/mirror-appliance and build/mirrorctl;
+# `make SAN=1 O=build/san` builds the ASan/UBSan variant the tests use.
+
+O ?= build
+SAN ?= 0
+PREFIX ?= /usr/local
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH_INC := /usr/include/$(shell gcc -dumpmachine)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -Icommon -I$(O)
+LDLIBS := -lxdp -lbpf -lelf -lz -lmnl -lpthread
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
+
+HDRS := $(wildcard include/*.h include/proto/*.h common/*.h)
+COMMON_SRCS := $(wildcard common/*.c)
+DP_SRCS := $(wildcard datapath/*.c)
+CTL_SRCS := $(wildcard ctl/*.c)
+
+COMMON_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(COMMON_SRCS))
+DP_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(DP_SRCS))
+CTL_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(CTL_SRCS))
+
+SKELS := $(O)/mirror.skel.h
+BINS := $(O)/mirror-appliance $(O)/mirrorctl
+TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
+
+.PRECIOUS: $(O)/%.bpf.o $(O)/%.skel.h
+.PHONY: all deps install uninstall clean test test-bins demo bench bench-quick fmt
+
+all: $(BINS)
+
+$(O)/%.bpf.o: xdp/%.bpf.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(O)/%.skel.h: $(O)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(O)/obj/%.o: %.c $(HDRS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(O)/mirror-appliance: $(DP_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/mirrorctl: $(CTL_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/test_%: tests/unit/test_%.c $(COMMON_OBJS) $(HDRS) $(SKELS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+test-bins: $(BINS) $(TEST_BINS)
+
+# Debian packages the project needs to build, test, demo and bench.
+DEPS := clang llvm gcc make pkg-config bpftool libbpf-dev libxdp-dev \
+	libelf-dev zlib1g-dev libpcap-dev libmnl-dev libcmocka-dev \
+	iproute2 ethtool tcpdump tshark python3-scapy iperf3 \
+	python3-matplotlib
+deps:
+	@if dpkg-query -W -f='$${Status}\n' $(DEPS) 2>/dev/null | grep -vq 'install ok installed' || \
+	   [ "$$(dpkg-query -W -f='$${Status}\n' $(DEPS) 2>/dev/null | wc -l)" -ne "$(words $(DEPS))" ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEPS); \
+	else echo "deps: all $(words $(DEPS)) packages present"; fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(O)/mirror-appliance $(O)/mirrorctl $(DESTDIR)$(PREFIX)/sbin/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/mirror-appliance $(DESTDIR)$(PREFIX)/sbin/mirrorctl
+
+test: deps
+	$(MAKE) O=build/san SAN=1 test-bins
+	XM_BIN=$(CURDIR)/build/san tests/run.sh
+
+demo: deps all
+	XM_BIN=$(CURDIR)/$(O) scripts/demo.sh $(DEV)
+
+clean:
+	rm -rf build

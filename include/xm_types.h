@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * xm_types.h - the one definition of every struct shared by the XDP
+ * program, the datapath daemon and mirrorctl.  Plain fixed-width types
+ * only: compiled by clang -target bpf and by gcc alike.
+ *
+ * Maps are the API.  They are pinned under XM_PIN_ROOT/<dev>/ with the
+ * names below; nothing else is shared between the components.
+ */
+#ifndef XM_TYPES_H
+#define XM_TYPES_H
+
+#include <linux/types.h>
+
+#define XM_PIN_ROOT "/sys/fs/bpf/xdp-mirror"
+#define XM_RUN_DIR "/run/xdp-mirror"
+
+/* Pinned map names (files under XM_PIN_ROOT/<dev>/). */
+#define XM_MAP_RULES "rules"
+#define XM_MAP_CTL "ctl"
+#define XM_MAP_COLLECTORS "collectors"
+#define XM_MAP_DEV_STATS "dev_stats"
+#define XM_MAP_RULE_STATS "rule_stats"
+#define XM_MAP_COLL_STATS "coll_stats"
+#define XM_MAP_WORKER_STATS "worker_stats"
+#define XM_MAP_XSKS "xsks"
+#define XM_MAP_DPINFO "dpinfo"
+
+#define XM_MAX_RULES 1024	/* rules in one table generation */
+#define XM_MAX_RULE_ID 4096	/* rule ids are 1..XM_MAX_RULE_ID-1 */
+#define XM_MAX_COLLECTORS 64	/* one bit each in a rule's coll_mask */
+#define XM_MAX_QUEUES 64	/* RX queues / worker threads */
+#define XM_NAME_LEN 32
+
+/* ---- rules ------------------------------------------------------- */
+
+/* xm_rule.fields: which match fields are set (unset = wildcard). */
+enum {
+	XM_F_SRC = 1 << 0,
+	XM_F_DST = 1 << 1,
+	XM_F_PROTO = 1 << 2,
+	XM_F_SPORT = 1 << 3,
+	XM_F_DPORT = 1 << 4,
+	XM_F_VLAN = 1 << 5,
+};
+
+/*
+ * One rule.  The rules map holds two tables of XM_MAX_RULES entries
+ * (generation 0 at index 0, generation 1 at XM_MAX_RULES), each sorted by
+ * (prio, id); xm_ctl.rules_sel says which one is live.  Addresses are in
+ * network order, IPv4 in the first four bytes; masks are precomputed from
+ * the prefix length so the match is a plain xor-and-compare.
+ */
+struct xm_rule {
+	__u32 id;
+	__u32 prio;
+	__u32 fields;		/* XM_F_* */
+	__u8 family;		/* 0 any, 4 or 6 (set when src/dst is) */
+	__u8 proto;		/* IPPROTO_* when XM_F_PROTO */
+	__u8 src_plen;
+	__u8 dst_plen;
+	__u16 sport_lo, sport_hi;	/* host order, inclusive */
+	__u16 dport_lo, dport_hi;
+	__u16 vlan;		/* outer VLAN id when XM_F_VLAN */
+	__u16 pad;
+	__u8 src[16], src_mask[16];
+	__u8 dst[16], dst_mask[16];
+	__u64 coll_mask;	/* bit n: collector id n gets a copy */
+};
+
+/*
+ * Control block, a single-entry BPF_F_MMAPABLE array.  rules_sel packs
+ * the live table index (bit 0) and its rule count (bits 1..31) into one
+ * word, so the XDP program can never see a count from one generation
+ * and a table from the other.
+ */
+struct xm_ctl {
+	__u32 rules_sel;
+	__u32 rule_gen;		/* bumped on every rule table change */
+	__u32 coll_gen;		/* bumped on every collector change */
+	__u32 pad;
+};
+
+#define XM_SEL_IDX(sel) ((sel) & 1u)
+#define XM_SEL_COUNT(sel) ((sel) >> 1)
+#define XM_SEL_MAKE(idx, n) (((__u32)(n) << 1) | ((idx) & 1u))
+
+/* ---- collectors ---------------------------------------------------- */
+
+enum xm_encap {
+	XM_ENCAP_VXLAN = 0,
+	XM_ENCAP_GENEVE,
+	XM_ENCAP_GRE,
+	XM_ENCAP_ERSPAN2,
+	XM_ENCAP_ERSPAN3,
+};
+
+enum {
+	XM_COLL_F_LOCAL = 1 << 0,	/* local address given */
+	XM_COLL_F_DEV = 1 << 1,		/* ifindex given */
+};
+
+#define XM_VXLAN_PORT 4789
+
+/* Collector id n lives at index n of the collectors array map. */
+struct xm_collector {
+	char name[XM_NAME_LEN];	/* NUL-terminated; empty = free slot */
+	__u8 family;		/* 4 or 6 */
+	__u8 encap;		/* enum xm_encap */
+	__u8 flags;		/* XM_COLL_F_* */
+	__u8 pad;
+	__u32 vni;		/* 24 bits used */
+	__u16 dport;		/* host order */
+	__u16 pad2;
+	__u32 ifindex;		/* TX device; 0 = the daemon's --tx-dev */
+	__u8 remote[16];
+	__u8 local[16];
+};
+
+/* ---- metadata XDP -> AF_XDP (in front of the frame, bpf_xdp_adjust_meta) */
+
+#define XM_META_MAGIC 0x584d4d31	/* "XMM1" */
+
+struct xm_meta {
+	__u64 coll_mask;
+	__u32 rule_id;
+	__u32 flow_hash;
+	__u32 magic;
+	__u32 pad;
+};
+
+/* ---- counters ------------------------------------------------------ */
+
+/*
+ * Per-CPU, one entry per device.  Identities:
+ *   rx = matched + not_matched
+ *   matched = to_xsk + xsk_missing + meta_fail
+ *   passed = not_matched + xsk_missing + meta_fail
+ * malformed counts frames whose headers were cut short or inconsistent;
+ * they are classified on what did parse (a match-all rule still takes
+ * them) and are included in the identity above.
+ */
+struct xm_dev_stats {
+	__u64 rx;
+	__u64 rx_bytes;
+	__u64 matched;
+	__u64 matched_bytes;
+	__u64 not_matched;
+	__u64 passed;
+	__u64 malformed;
+	__u64 to_xsk;
+	__u64 xsk_missing;	/* matched, no socket on the queue: passed */
+	__u64 meta_fail;	/* matched, no room for metadata: passed */
+};
+
+/* Per-CPU, indexed by rule id. */
+struct xm_rule_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/*
+ * Written by the datapath workers into an mmapable array, one row per
+ * (worker, collector): key = worker * XM_MAX_COLLECTORS + collector id.
+ * Each row has a single writer, so no atomics on the hot path.
+ * For every collector: copies = sent + sum of drop_*.
+ */
+struct xm_coll_stats {
+	__u64 sent;
+	__u64 sent_bytes;
+	__u64 drop_no_neigh;	/* next hop not resolved yet */
+	__u64 drop_tx_full;	/* TX ring full */
+	__u64 drop_no_frame;	/* no free UMEM frame for an extra copy */
+	__u64 drop_too_big;	/* encapsulated copy larger than the frame */
+	__u64 drop_no_collector; /* collector deleted while in flight */
+};
+
+/* One row per worker in the mmapable worker_stats array. */
+struct xm_worker_stats {
+	__u64 rx;		/* descriptors taken from the RX ring */
+	__u64 rx_bytes;
+	__u64 bad_meta;		/* no valid xm_meta in front of the frame */
+	__u64 tx_completed;
+	__u64 fill_short;	/* fill ring had no room for a recycled frame */
+	__u64 wakeups;		/* sendto/poll syscalls */
+};
+
+/*
+ * dpinfo: single-entry array written by the daemon at start, read by
+ * mirrorctl status.
+ */
+struct xm_dpinfo {
+	__u32 pid;
+	__u32 ifindex;
+	__u32 tx_ifindex;
+	__u32 queues;
+	__u32 zerocopy;		/* 1 when every socket bound in zero-copy */
+	__u32 ready;
+};
+
+#endif /* XM_TYPES_H */
