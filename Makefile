@@ -31,7 +31,7 @@ DP_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(DP_SRCS))
 CTL_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(CTL_SRCS))
 
 SKELS := $(O)/mirror.skel.h
-BINS := $(O)/mirror-appliance $(O)/mirrorctl
+BINS := $(O)/mirror-appliance $(O)/mirrorctl $(O)/xm-gen
 TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
 
 .PRECIOUS: $(O)/%.bpf.o $(O)/%.skel.h
@@ -54,6 +54,9 @@ $(O)/mirror-appliance: $(DP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/mirrorctl: $(CTL_OBJS) $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/xm-gen: $(O)/obj/bench/xm_gen.o $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/test_%: tests/unit/test_%.c $(COMMON_OBJS) $(HDRS) $(SKELS)

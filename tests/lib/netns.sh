@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for namespaced tests: source this file, then call xm_topo_up.
+# Topology (names carry a per-run suffix):
+#   ns gen: gA  <-veth->  ns dut: dA (appliance RX)
+#   ns dut: dB 10.$o.2.1/24 <-veth-> ns col: cB 10.$o.2.2/24 (collector)
+# The appliance and mirrorctl run in dut through nsenter, which keeps the
+# root mount namespace so that bpffs pins stay visible (ip netns exec
+# remounts /sys).
+
+XM_SFX=${XM_SFX:-$$}
+XM_O=${XM_O:-$((($$ % 200) + 20))}
+NS_GEN=xmgen$XM_SFX
+NS_DUT=xmdut$XM_SFX
+NS_COL=xmcol$XM_SFX
+DEV_GA=gA$XM_SFX
+DEV_DA=dA$XM_SFX
+DEV_DB=dB$XM_SFX
+DEV_CB=cB$XM_SFX
+DUT_IP=10.$XM_O.2.1
+COL_IP=10.$XM_O.2.2
+PY=/usr/bin/python3
+
+xm_fail_count=0
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; xm_fail_count=$((xm_fail_count + 1)); }
+# check NAME COND-COMMAND...: PASS when the command succeeds.
+check() {
+	local name=$1; shift
+	if "$@"; then pass "$name"; else fail "$name" "$*"; fi
+}
+check_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected '$3', got '$2'"; fi
+}
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# Run in the dut namespace but the root mount namespace (bpffs pins).
+in_dut() { nsenter --net=/run/netns/$NS_DUT "$@"; }
+
+xm_topo_down() {
+	in_dut "$XM_BIN/mirror-appliance" stop --dev "$DEV_DA" >/dev/null 2>&1
+	ip netns del "$NS_GEN" 2>/dev/null
+	ip netns del "$NS_DUT" 2>/dev/null
+	ip netns del "$NS_COL" 2>/dev/null
+	rm -rf "/sys/fs/bpf/xdp-mirror/$DEV_DA" 2>/dev/null
+	return 0
+}
+
+xm_quiet_if() {
+	# No IPv6 autoconf, RS, MLD or DAD noise on test links.
+	in_ns "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+}
+
+xm_topo_up() {
+	ip netns add "$NS_GEN" && ip netns add "$NS_DUT" && ip netns add "$NS_COL" || return 1
+	ip link add "$DEV_GA" netns "$NS_GEN" type veth peer name "$DEV_DA" netns "$NS_DUT" || return 1
+	ip link add "$DEV_DB" netns "$NS_DUT" type veth peer name "$DEV_CB" netns "$NS_COL" || return 1
+	xm_quiet_if "$NS_GEN" "$DEV_GA"; xm_quiet_if "$NS_DUT" "$DEV_DA"
+	xm_quiet_if "$NS_DUT" "$DEV_DB"; xm_quiet_if "$NS_COL" "$DEV_CB"
+	in_ns "$NS_DUT" ip addr add "$DUT_IP/24" dev "$DEV_DB"
+	in_ns "$NS_COL" ip addr add "$COL_IP/24" dev "$DEV_CB"
+	for l in "$NS_GEN:$DEV_GA" "$NS_DUT:$DEV_DA" "$NS_DUT:$DEV_DB" "$NS_COL:$DEV_CB" "$NS_GEN:lo" "$NS_DUT:lo" "$NS_COL:lo"; do
+		in_ns "${l%%:*}" ip link set "${l#*:}" up || return 1
+	done
+	# The generator sends raw frames with scapy; keep offloads out of it.
+	in_ns "$NS_GEN" ethtool -K "$DEV_GA" tx off >/dev/null 2>&1
+	return 0
+}
+
+# Wait (up to $2 seconds, default 10) until command $3... succeeds.
+xm_wait() {
+	local deadline=$((SECONDS + ${1:-10})); shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+xm_mac() { in_ns "$1" cat "/sys/class/net/$2/address"; }
