@@ -32,6 +32,7 @@ CTL_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(CTL_SRCS))
 
 SKELS := $(O)/mirror.skel.h
 BINS := $(O)/mirror-appliance $(O)/mirrorctl $(O)/xm-gen
+BPF_OBJS := $(O)/mirror.bpf.o
 TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
 
 .PRECIOUS: $(O)/%.bpf.o $(O)/%.skel.h
@@ -62,7 +63,7 @@ $(O)/xm-gen: $(O)/obj/bench/xm_gen.o $(COMMON_OBJS)
 $(O)/test_%: tests/unit/test_%.c $(COMMON_OBJS) $(HDRS) $(SKELS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
 
-test-bins: $(BINS) $(TEST_BINS)
+test-bins: $(BINS) $(TEST_BINS) $(BPF_OBJS)
 
 # Debian packages the project needs to build, test, demo and bench.
 DEPS := clang llvm gcc make pkg-config bpftool libbpf-dev libxdp-dev \

@@ -27,10 +27,10 @@ in_ns "$NS_GEN" ip addr add "10.$XM_O.1.2/24" dev "$DEV_GA"
 
 say "start the appliance on $DEV_DA, sending to the collector over $DEV_DB"
 run in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" || exit 1
-run in_dut "$XM_BIN/mirrorctl" collector add col1 remote "$COL_IP" vni 100
-run in_dut "$XM_BIN/mirrorctl" rule add prio 10 proto icmp collector col1
-run in_dut "$XM_BIN/mirrorctl" rule add prio 20 proto udp dport 5000-5010 collector col1
-run in_dut "$XM_BIN/mirrorctl" rule show
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" collector add col1 remote "$COL_IP" vni 100
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add prio 10 proto icmp collector col1
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add prio 20 proto udp dport 5000-5010 collector col1
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule show
 
 in_ns "$NS_COL" tcpdump -i "$DEV_CB" -U -n -w "$tmp/col.pcap" udp port 4789 2>"$tmp/tcpdump.err" &
 cap_pid=$!
@@ -39,13 +39,13 @@ xm_wait 10 grep -q "listening on" "$tmp/tcpdump.err"
 say "traffic: 5 pings from gen, plus 400 mixed TCP/UDP IPv4/IPv6 frames"
 in_ns "$NS_GEN" ping -c 5 -i 0.2 -W 0.2 "10.$XM_O.1.1" >/dev/null 2>&1
 in_ns "$NS_GEN" "$PY" "$XM_TESTS/lib/frames.py" --count 400 --manifest "$tmp/m.json" --send "$DEV_GA"
-stat() { in_dut "$XM_BIN/mirrorctl" stats -j | "$PY" -c "import json,sys;d=json.load(sys.stdin);print($1)"; }
+stat() { in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" stats -j | "$PY" -c "import json,sys;d=json.load(sys.stdin);print($1)"; }
 # Done when every frame the XDP program matched is accounted for.
 done_() { stat "int(sum(c['sent']+sum(v for k,v in c.items() if k.startswith('drop_')) for c in d['collectors']) >= d['device']['matched'])" | grep -q 1; }
 xm_wait 10 done_
 n=$(stat "sum(c['sent'] for c in d['collectors'])")
-xm_wait 10 bash -c "[ \$(tcpdump -r $tmp/col.pcap 2>/dev/null | wc -l) -ge $n ]"
-kill -INT "$cap_pid"; wait "$cap_pid" 2>/dev/null; cap_pid=
+xm_wait 10 bash -c "[ \$(tshark -r $tmp/col.pcap -T fields -e frame.number 2>/dev/null | wc -l) -ge $n ]"
+kill -TERM "$cap_pid"; wait "$cap_pid" 2>/dev/null; cap_pid=
 
 say "what the collector receives (tshark decode, first 12 of $n frames)"
 tshark -r "$tmp/col.pcap" -c 12 -o ip.check_checksum:TRUE \
@@ -53,7 +53,7 @@ tshark -r "$tmp/col.pcap" -c 12 -o ip.check_checksum:TRUE \
 	-e vxlan.vni -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null | column -t -s $'\t' | cut -c1-150
 
 say "counters"
-run in_dut "$XM_BIN/mirrorctl" stats
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" stats
 
 say "stop"
 run in_dut "$XM_BIN/mirror-appliance" stop --dev "$DEV_DA"

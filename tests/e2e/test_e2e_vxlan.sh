@@ -10,7 +10,7 @@ tmp=$(mktemp -d)
 cleanup() { kill "$cap_pid" 2>/dev/null; wait 2>/dev/null; xm_topo_down; rm -rf "$tmp"; }
 cap_pid=
 trap cleanup EXIT
-CTL="$XM_BIN/mirrorctl"
+CTL="$XM_BIN/mirrorctl -d $DEV_DA"
 
 xm_topo_up || { fail e2e_topology "could not build namespaces"; exit 1; }
 
@@ -20,11 +20,11 @@ check_eq e2e_start_exit "$rc" 0
 [ $rc -eq 0 ] || { echo "$out"; exit 1; }
 echo "$out"
 
-in_dut "$CTL" collector add c1 remote "$COL_IP" vni 42
-in_dut "$CTL" rule add prio 10 proto udp dport 5000-5010 collector c1
-in_dut "$CTL" rule add prio 20 dst 2001:db8:1::/64 proto tcp collector c1
-in_dut "$CTL" rule add prio 30 src 10.1.0.0/16 proto tcp dport 9091 collector c1
-in_dut "$CTL" rule show
+in_dut $CTL collector add c1 remote "$COL_IP" vni 42
+in_dut $CTL rule add prio 10 proto udp dport 5000-5010 collector c1
+in_dut $CTL rule add prio 20 dst 2001:db8:1::/64 proto tcp collector c1
+in_dut $CTL rule add prio 30 src 10.1.0.0/16 proto tcp dport 9091 collector c1
+in_dut $CTL rule show
 
 # Capture at the collector; tcpdump says "listening on" once it captures.
 in_ns "$NS_COL" tcpdump -i "$DEV_CB" -U -n -w "$tmp/col.pcap" udp port 4789 2>"$tmp/tcpdump.err" &
@@ -37,17 +37,17 @@ total=$("$PY" -c "import json;print(len(json.load(open('$tmp/manifest.json'))['f
 matched=$("$PY" -c "import json;print(sum(1 for f in json.load(open('$tmp/manifest.json'))['frames'] if f['rule']>=0))")
 per_rule=$("$PY" -c "import json;m=json.load(open('$tmp/manifest.json'));print(' '.join(str(sum(1 for f in m['frames'] if f['rule']==i)) for i in range(3)))")
 
-stat() { in_dut "$CTL" stats -j | "$PY" -c "import json,sys;d=json.load(sys.stdin);print($1)"; }
+stat() { in_dut $CTL stats -j | "$PY" -c "import json,sys;d=json.load(sys.stdin);print($1)"; }
 # Every matched frame is accounted for once the collector's sent+drops
 # reach the number matched; then the capture must have all sent frames.
 acct() { [ "$(stat "sum(c['sent']+sum(v for k,v in c.items() if k.startswith('drop_')) for c in d['collectors'])")" -ge "$matched" ]; }
 xm_wait 20 acct || fail e2e_accounted "collector never accounted $matched copies"
 sent=$(stat "sum(c['sent'] for c in d['collectors'])")
-captured() { [ "$(tcpdump -r "$tmp/col.pcap" 2>/dev/null | wc -l)" -ge "$sent" ]; }
+captured() { [ "$(tshark -r "$tmp/col.pcap" -T fields -e frame.number 2>/dev/null | wc -l)" -ge "$sent" ]; }
 xm_wait 10 captured || fail e2e_capture_complete "capture has fewer than $sent frames"
-kill -INT "$cap_pid"; wait "$cap_pid" 2>/dev/null; cap_pid=
+kill -TERM "$cap_pid"; wait "$cap_pid" 2>/dev/null; cap_pid=
 
-in_dut "$CTL" stats
+in_dut $CTL stats
 check_eq e2e_dev_rx "$(stat "d['device']['rx']")" "$total"
 check_eq e2e_dev_matched "$(stat "d['device']['matched']")" "$matched"
 check_eq e2e_dev_not_matched "$(stat "d['device']['not_matched']")" "$((total - matched))"

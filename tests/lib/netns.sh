@@ -57,6 +57,9 @@ xm_topo_up() {
 	ip link add "$DEV_DB" netns "$NS_DUT" type veth peer name "$DEV_CB" netns "$NS_COL" || return 1
 	xm_quiet_if "$NS_GEN" "$DEV_GA"; xm_quiet_if "$NS_DUT" "$DEV_DA"
 	xm_quiet_if "$NS_DUT" "$DEV_DB"; xm_quiet_if "$NS_COL" "$DEV_CB"
+	# VXLAN adds 50 bytes: a jumbo underlay carries 1500-byte originals.
+	in_ns "$NS_DUT" ip link set "$DEV_DB" mtu 9000
+	in_ns "$NS_COL" ip link set "$DEV_CB" mtu 9000
 	in_ns "$NS_DUT" ip addr add "$DUT_IP/24" dev "$DEV_DB"
 	in_ns "$NS_COL" ip addr add "$COL_IP/24" dev "$DEV_CB"
 	for l in "$NS_GEN:$DEV_GA" "$NS_DUT:$DEV_DA" "$NS_DUT:$DEV_DB" "$NS_COL:$DEV_CB" "$NS_GEN:lo" "$NS_DUT:lo" "$NS_COL:lo"; do

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * state.c - device selection, loading a device's tables into memory and
+ * writing the edited copy back in an order the datapath can follow.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "mirrorctl.h"
+#include "xm_rules.h"
+
+#define XM_MAX_DEVS 64
+
+int xm_dev_resolve(const struct xm_cli *cli, const char *want,
+		   char out[IF_NAMESIZE])
+{
+	char names[XM_MAX_DEVS][IF_NAMESIZE];
+	char list[XM_MAX_DEVS * (IF_NAMESIZE + 2)] = "";
+	int n, i;
+
+	if (want && *want) {
+		if (strlen(want) >= IF_NAMESIZE) {
+			xm_err(cli, "bad device name '%s'", want);
+			return -EINVAL;
+		}
+		strcpy(out, want);
+		return 0;
+	}
+	n = xm_pinned_devs(names, XM_MAX_DEVS);
+	if (n < 0) {
+		xm_err(cli, "cannot list %s: %s", XM_PIN_ROOT, strerror(-n));
+		return n;
+	}
+	if (n == 0) {
+		xm_err(cli, "no appliance running (start one with: mirror-appliance start --dev IFACE)");
+		return -ENOENT;
+	}
+	if (n > 1) {
+		for (i = 0; i < n; i++) {
+			if (i)
+				strcat(list, ", ");
+			strcat(list, names[i]);
+		}
+		xm_err(cli, "several appliances running (%s): choose one with 'dev IFACE' or -d IFACE",
+		       list);
+		return -EEXIST;
+	}
+	strcpy(out, names[0]);
+	return 0;
+}
+
+/*
+ * Writer lock: flock on the pin directory itself.  xm_lock() creates a
+ * regular file there, which bpffs refuses (EPERM), so it cannot work; a
+ * directory fd can be flocked on any file system.  The daemon must take
+ * the same lock (xm_lock should become exactly this).
+ */
+static int xm_ctl_lock(const char *dev)
+{
+	char path[256];
+	int fd, err;
+
+	err = xm_pin_dir(dev, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* What a map of this build must look like; a mismatch means the daemon
+ * and mirrorctl come from different versions of xm_types.h. */
+static const struct {
+	__u32 value_size;
+	__u32 max_entries;
+} xm_map_shape[XM_NMAPS] = {
+	{ sizeof(struct xm_rule), 2 * XM_MAX_RULES },
+	{ sizeof(struct xm_ctl), 1 },
+	{ sizeof(struct xm_collector), XM_MAX_COLLECTORS },
+	{ sizeof(struct xm_dev_stats), 1 },
+	{ sizeof(struct xm_rule_stats), XM_MAX_RULE_ID },
+	{ sizeof(struct xm_coll_stats), XM_MAX_QUEUES * XM_MAX_COLLECTORS },
+	{ sizeof(struct xm_worker_stats), XM_MAX_QUEUES },
+	{ sizeof(__u32), XM_MAX_QUEUES },
+	{ sizeof(struct xm_dpinfo), 1 },
+};
+
+static int xm_maps_check(const struct xm_cli *cli, const struct xm_state *st)
+{
+	const int *fd = (const int *)&st->maps;
+	struct bpf_map_info info;
+	__u32 len;
+	unsigned int i;
+
+	for (i = 0; i < XM_NMAPS; i++) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd[i], &info, &len)) {
+			xm_err(cli, "cannot inspect map '%s': %s",
+			       xm_map_name(i), strerror(errno));
+			return -errno;
+		}
+		if (info.value_size != xm_map_shape[i].value_size ||
+		    info.max_entries < xm_map_shape[i].max_entries) {
+			xm_err(cli, "map '%s' of '%s' has value size %u and %u entries, expected %u and %u (mirrorctl and daemon versions differ)",
+			       xm_map_name(i), st->dev, info.value_size,
+			       info.max_entries, xm_map_shape[i].value_size,
+			       xm_map_shape[i].max_entries);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+static int xm_state_load(const struct xm_cli *cli, struct xm_state *st)
+{
+	__u32 i;
+	int err;
+
+	for (i = 0; i < XM_MAX_COLLECTORS; i++) {
+		if (bpf_map_lookup_elem(st->maps.collectors, &i, &st->coll[i])) {
+			err = -errno;
+			xm_err(cli, "cannot read map 'collectors': %s",
+			       strerror(-err));
+			return err;
+		}
+		/* Never trust a name without its terminator. */
+		st->coll[i].name[XM_NAME_LEN - 1] = '\0';
+	}
+	memcpy(st->coll_orig, st->coll, sizeof(st->coll));
+	err = xm_rules_read(st->maps.rules, st->ctl, st->rules, &st->nrules);
+	if (err) {
+		xm_err(cli, "cannot read map 'rules': %s", strerror(-err));
+		return err;
+	}
+	memcpy(st->rules_orig, st->rules, st->nrules * sizeof(st->rules[0]));
+	st->nrules_orig = st->nrules;
+	return 0;
+}
+
+int xm_state_open(const struct xm_cli *cli, const char *dev, bool write,
+		  struct xm_state **out)
+{
+	struct xm_state *st;
+	int err;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	strcpy(st->dev, dev);
+	st->lock_fd = -1;
+	err = xm_maps_open(dev, &st->maps);
+	if (err == -ENOENT) {
+		xm_err(cli, "no appliance running on '%s' (start one with: mirror-appliance start --dev %s)",
+		       dev, dev);
+		goto err_free;
+	}
+	if (err) {
+		xm_err(cli, "cannot open the maps of '%s': %s", dev,
+		       strerror(-err));
+		goto err_free;
+	}
+	err = xm_maps_check(cli, st);
+	if (err)
+		goto err_close;
+	if (write) {
+		st->lock_fd = xm_ctl_lock(dev);
+		if (st->lock_fd < 0) {
+			err = st->lock_fd;
+			xm_err(cli, "cannot lock '%s': %s", dev, strerror(-err));
+			goto err_close;
+		}
+	}
+	st->ctl = xm_ctl_map(st->maps.ctl);
+	if (!st->ctl) {
+		err = -errno;
+		xm_err(cli, "cannot mmap map 'ctl' of '%s': %s", dev,
+		       strerror(-err));
+		goto err_unlock;
+	}
+	err = xm_state_load(cli, st);
+	if (err)
+		goto err_unmap;
+	*out = st;
+	return 0;
+
+err_unmap:
+	xm_ctl_unmap(st->ctl);
+err_unlock:
+	xm_unlock(st->lock_fd);
+err_close:
+	xm_maps_close(&st->maps);
+err_free:
+	free(st);
+	return err;
+}
+
+void xm_state_close(struct xm_state *st)
+{
+	if (!st)
+		return;
+	xm_ctl_unmap(st->ctl);
+	xm_unlock(st->lock_fd);
+	xm_maps_close(&st->maps);
+	free(st);
+}
+
+int xm_coll_find(const struct xm_state *st, const char *name)
+{
+	int i;
+
+	for (i = 0; i < XM_MAX_COLLECTORS; i++)
+		if (st->coll[i].name[0] && !strcmp(st->coll[i].name, name))
+			return i;
+	return -1;
+}
+
+/* Write collector slots; was_used selects the slots that were in use
+ * before this change (true) or free (false). */
+static int xm_coll_write(const struct xm_cli *cli, struct xm_state *st,
+			 bool was_used, bool *changed)
+{
+	__u32 i;
+
+	for (i = 0; i < XM_MAX_COLLECTORS; i++) {
+		if (!!st->coll_orig[i].name[0] != was_used)
+			continue;
+		if (!memcmp(&st->coll[i], &st->coll_orig[i], sizeof(st->coll[i])))
+			continue;
+		if (bpf_map_update_elem(st->maps.collectors, &i, &st->coll[i],
+					BPF_ANY)) {
+			xm_err(cli, "cannot update map 'collectors': %s",
+			       strerror(errno));
+			return -errno;
+		}
+		*changed = true;
+	}
+	return 0;
+}
+
+static int xm_rules_commit(const struct xm_cli *cli, struct xm_state *st)
+{
+	__u32 i;
+	int err;
+
+	xm_rules_sort(st->rules, st->nrules);
+	for (i = 0; i < st->nrules; i++) {
+		if (xm_rules_find(st->rules_orig, st->nrules_orig,
+				  st->rules[i].id) >= 0)
+			continue;
+		err = xm_rule_stats_zero(st->maps.rule_stats, st->rules[i].id);
+		if (err) {
+			xm_err(cli, "cannot reset map 'rule_stats': %s",
+			       strerror(-err));
+			return err;
+		}
+	}
+	err = xm_rules_publish(st->maps.rules, st->ctl, st->rules, st->nrules);
+	if (err)
+		xm_err(cli, "cannot update map 'rules': %s", strerror(-err));
+	return err;
+}
+
+/*
+ * Order matters for frames in flight: new collectors appear before rules
+ * that point at them, and collectors go away only after the rule table
+ * that referenced them has been replaced.
+ */
+int xm_state_commit(const struct xm_cli *cli, struct xm_state *st)
+{
+	bool coll_changed = false;
+	int err;
+
+	err = xm_coll_write(cli, st, false, &coll_changed);
+	if (err)
+		goto out;
+	if (st->rules_dirty) {
+		err = xm_rules_commit(cli, st);
+		if (err)
+			goto out;
+	}
+	err = xm_coll_write(cli, st, true, &coll_changed);
+out:
+	if (coll_changed)
+		__atomic_fetch_add(&st->ctl->coll_gen, 1, __ATOMIC_RELEASE);
+	return err;
+}

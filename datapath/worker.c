@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * worker.c - the per-queue batch loop: RX descriptors in, encapsulated
+ * copies out on the TX socket of the same UMEM, frames recycled.
+ *
+ * A worker owns a disjoint range of UMEM frames and its own rows of the
+ * counter maps, so the hot path takes no lock and uses no atomics except
+ * the template-table pointer and its epoch.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "daemon.h"
+
+#define XM_BATCH 64u
+#define XM_IDLE_POLL_MS 10
+#define XM_KICK_MAX 64		/* copy mode sends 32 frames per sendto */
+#define XM_CHUNK_MASK ((__u64)XM_FRAME_SIZE - 1)
+
+static inline void xm_recycle(struct xm_worker *w, __u64 chunk)
+{
+	w->recycle[w->nrecycle++] = chunk;
+}
+
+/* Recycled frames go onto the fill ring first (RX never starves), the
+ * rest onto the free list for extra copies. */
+static void xm_worker_flush_recycle(struct xm_worker *w)
+{
+	struct xsk_ring_prod *fq = &w->q->fill;
+	__u32 n = w->nrecycle, room, i, idx;
+
+	if (!n)
+		return;
+	room = xsk_prod_nb_free(fq, n);
+	if (room > n)
+		room = n;
+	if (room && xsk_ring_prod__reserve(fq, room, &idx) == room) {
+		for (i = 0; i < room; i++)
+			*xsk_ring_prod__fill_addr(fq, idx + i) = w->recycle[i];
+		xsk_ring_prod__submit(fq, room);
+	} else {
+		room = 0;
+	}
+	for (i = room; i < n; i++) {
+		w->free[w->nfree++] = w->recycle[i];
+		w->ws->fill_short++;
+	}
+	w->nrecycle = 0;
+}
+
+static void xm_worker_complete(struct xm_worker *w)
+{
+	struct xsk_ring_cons *cq = w->q->cq;
+	__u32 n, i, idx;
+
+	n = xsk_ring_cons__peek(cq, w->recycle_cap - w->nrecycle, &idx);
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		xm_recycle(w, *xsk_ring_cons__comp_addr(cq, idx + i) &
+				      ~XM_CHUNK_MASK);
+	xsk_ring_cons__release(cq, n);
+	w->ws->tx_completed += n;
+	xm_worker_flush_recycle(w);
+}
+
+/* Descriptors on the TX ring the kernel has not taken yet. */
+static inline __u32 xm_tx_unconsumed(const struct xsk_ring_prod *tx)
+{
+	return tx->cached_prod - __atomic_load_n(tx->consumer,
+						 __ATOMIC_ACQUIRE);
+}
+
+static void xm_worker_kick(struct xm_worker *w)
+{
+	struct xm_xsk_queue *q = w->q;
+	int i;
+
+	for (i = 0; i < XM_KICK_MAX && xm_tx_unconsumed(&q->tx); i++) {
+		if (!xsk_ring_prod__needs_wakeup(&q->tx))
+			return;
+		w->ws->wakeups++;
+		if (sendto(q->tx_fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+			continue;
+		/* EAGAIN: batch limit reached, go on.  ENOBUFS/EBUSY: wait
+		 * for completions; the next loop kicks again. */
+		if (errno != EAGAIN)
+			return;
+	}
+}
+
+/* One encapsulated copy of the frame at data (len bytes, RX address
+ * addr) for template e.  *in_place says whether the RX chunk is already
+ * used by an earlier copy.  Returns 1 when a descriptor was queued. */
+static int xm_worker_copy(struct xm_worker *w, const struct xm_tmpl_ent *e,
+			  struct xm_coll_stats *cs, __u64 addr, __u8 *data,
+			  __u32 len, __u32 hash, bool *in_place)
+{
+	__u32 tlen = e->t.len, idx;
+	struct xdp_desc *txd;
+	__u64 txaddr;
+	__u8 *out;
+	bool use_rx;
+
+	if (e->state == XM_TE_EMPTY) {
+		cs->drop_no_collector++;
+		return 0;
+	}
+	if (e->state != XM_TE_READY) {
+		cs->drop_no_neigh++;
+		return 0;
+	}
+	use_rx = !*in_place && (addr & XM_CHUNK_MASK) >= tlen;
+	if (!use_rx) {
+		if (tlen + len > XM_FRAME_SIZE) {
+			cs->drop_too_big++;
+			return 0;
+		}
+		if (!w->nfree) {
+			cs->drop_no_frame++;
+			return 0;
+		}
+	}
+	if (xsk_ring_prod__reserve(&w->q->tx, 1, &idx) != 1) {
+		cs->drop_tx_full++;
+		return 0;
+	}
+	if (use_rx) {
+		txaddr = addr - tlen;
+		out = data - tlen;
+		*in_place = true;
+	} else {
+		txaddr = w->free[--w->nfree];
+		out = w->area + txaddr;
+		memcpy(out + tlen, data, len);
+	}
+	xm_tmpl_apply_vxlan4(out, &e->t, len, hash);
+	txd = xsk_ring_prod__tx_desc(&w->q->tx, idx);
+	txd->addr = txaddr;
+	txd->len = tlen + len;
+	txd->options = 0;
+	cs->sent++;
+	cs->sent_bytes += tlen + len;
+	return 1;
+}
+
+static __u32 xm_worker_frame(struct xm_worker *w,
+			     const struct xm_tmpl_table *t,
+			     const struct xdp_desc *rxd)
+{
+	__u64 addr = rxd->addr, mask;
+	__u8 *data = w->area + addr;
+	bool in_place = false;
+	struct xm_meta meta;
+	__u32 ntx = 0, id;
+
+	w->ws->rx++;
+	w->ws->rx_bytes += rxd->len;
+	/* Copy the metadata out: the first copy's header overwrites it. */
+	if ((addr & XM_CHUNK_MASK) < sizeof(meta))
+		goto bad;
+	memcpy(&meta, data - sizeof(meta), sizeof(meta));
+	if (meta.magic != XM_META_MAGIC)
+		goto bad;
+	for (mask = meta.coll_mask; mask; mask &= mask - 1) {
+		id = (__u32)__builtin_ctzll(mask);
+		ntx += xm_worker_copy(w, &t->ent[id], &w->cs[id], addr, data,
+				      rxd->len, meta.flow_hash, &in_place);
+	}
+	if (!in_place)
+		xm_recycle(w, addr & ~XM_CHUNK_MASK);
+	return ntx;
+bad:
+	w->ws->bad_meta++;
+	xm_recycle(w, addr & ~XM_CHUNK_MASK);
+	return 0;
+}
+
+static void xm_worker_idle(struct xm_worker *w)
+{
+	struct pollfd pfd = { .fd = w->q->rx_fd, .events = POLLIN };
+
+	if (xm_tx_unconsumed(&w->q->tx)) {
+		xm_worker_kick(w);
+		return;
+	}
+	/* Sleep until frames arrive; the timeout bounds how late a stop
+	 * request or a template change is noticed. */
+	w->ws->wakeups++;
+	poll(&pfd, 1, XM_IDLE_POLL_MS);
+}
+
+static void xm_worker_step(struct xm_worker *w)
+{
+	const struct xm_tmpl_table *t;
+	struct xm_xsk_queue *q = w->q;
+	__u32 n, i, idx, ntx = 0;
+
+	t = __atomic_load_n(&w->d->tmpl, __ATOMIC_ACQUIRE);
+	/* Everything this worker did with older tables is done. */
+	__atomic_store_n(&w->seen_gen, t->gen, __ATOMIC_RELEASE);
+
+	xm_worker_complete(w);
+	n = xsk_ring_cons__peek(&q->rx, XM_BATCH, &idx);
+	if (!n) {
+		xm_worker_idle(w);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		ntx += xm_worker_frame(w, t,
+				       xsk_ring_cons__rx_desc(&q->rx, idx + i));
+	xsk_ring_cons__release(&q->rx, n);
+	if (ntx)
+		xsk_ring_prod__submit(&q->tx, ntx);
+	xm_worker_flush_recycle(w);
+	xm_worker_kick(w);
+}
+
+static void *xm_worker_main(void *arg)
+{
+	struct xm_worker *w = arg;
+
+	while (!__atomic_load_n(&w->d->stop, __ATOMIC_RELAXED))
+		xm_worker_step(w);
+	/* Leave the epoch past every table so the main thread never waits
+	 * for a stopped worker. */
+	__atomic_store_n(&w->seen_gen, ~0ULL, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int xm_worker_init(struct xm_worker *w, struct xm_daemon *d,
+		   unsigned int id, int cpu)
+{
+	__u64 base = (__u64)id * XM_FRAMES_PER_QUEUE * XM_FRAME_SIZE;
+	__u32 nfill = XM_FRAMES_PER_QUEUE / 2, i, idx;
+
+	memset(w, 0, sizeof(*w));
+	w->d = d;
+	w->id = id;
+	w->cpu = cpu;
+	w->q = &d->xsk->q[id];
+	w->area = d->xsk->area;
+	w->cs = (struct xm_coll_stats *)d->coll_stats_mem +
+		(size_t)id * XM_MAX_COLLECTORS;
+	w->ws = (struct xm_worker_stats *)d->worker_stats_mem + id;
+	w->free_cap = XM_FRAMES_PER_QUEUE;
+	w->recycle_cap = XM_RING_SIZE + XM_BATCH;
+	w->free = calloc(w->free_cap, sizeof(*w->free));
+	w->recycle = calloc(w->recycle_cap, sizeof(*w->recycle));
+	if (!w->free || !w->recycle) {
+		xm_worker_fini(w);
+		return -ENOMEM;
+	}
+	if (nfill > XM_RING_SIZE)
+		nfill = XM_RING_SIZE;
+	if (xsk_ring_prod__reserve(&w->q->fill, nfill, &idx) != nfill) {
+		xm_worker_fini(w);
+		return -ENOSPC;
+	}
+	for (i = 0; i < nfill; i++)
+		*xsk_ring_prod__fill_addr(&w->q->fill, idx + i) =
+			base + (__u64)i * XM_FRAME_SIZE;
+	xsk_ring_prod__submit(&w->q->fill, nfill);
+	for (i = nfill; i < XM_FRAMES_PER_QUEUE; i++)
+		w->free[w->nfree++] = base + (__u64)i * XM_FRAME_SIZE;
+	return 0;
+}
+
+int xm_worker_start(struct xm_worker *w)
+{
+	cpu_set_t set;
+	int err;
+
+	err = pthread_create(&w->thread, NULL, xm_worker_main, w);
+	if (err)
+		return -err;
+	w->started = true;
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	err = pthread_setaffinity_np(w->thread, sizeof(set), &set);
+	if (err)
+		return -err;
+	return 0;
+}
+
+void xm_worker_join(struct xm_worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void xm_worker_fini(struct xm_worker *w)
+{
+	free(w->free);
+	free(w->recycle);
+	w->free = w->recycle = NULL;
+}

@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Smoke test of mirror-appliance: start/stop contract, one collector, a
+# match-all rule (written straight into the pinned maps with bpftool, so
+# this test does not depend on mirrorctl), 20 frames from scapy, VXLAN
+# copies with the inner frame byte-identical at the collector, counters.
+here=$(cd "$(dirname "$0")" && pwd)
+XM_BIN=${XM_BIN:-$here/../../build}
+. "$here/../lib/netns.sh"
+APP=$XM_BIN/mirror-appliance
+WORK=$(mktemp -d)
+PINS=/sys/fs/bpf/xdp-mirror/$DEV_DA
+
+cleanup() {
+	[ -n "${TCPDUMP_PID:-}" ] && kill "$TCPDUMP_PID" 2>/dev/null
+	xm_topo_down
+	# Keep the daemon's log only where a failure needs it.
+	[ "$xm_fail_count" -ne 0 ] && cat "/run/xdp-mirror/$DEV_DA.log" >&2
+	rm -f "/run/xdp-mirror/$DEV_DA.log" "/run/xdp-mirror/$DEV_DA.pid"
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Map writes through bpftool; struct layouts from include/xm_types.h.
+maps_py() {
+	$PY - "$PINS" "$@" <<'PYEOF'
+import json, socket, struct, subprocess, sys
+pins, cmd = sys.argv[1], sys.argv[2]
+def hx(b): return ["%02x" % x for x in b]
+def update(m, key, val):
+    subprocess.check_call(["bpftool", "map", "update", "pinned", pins + "/" + m,
+                           "key", "hex"] + hx(struct.pack("<I", key)) + ["value", "hex"] + hx(val))
+def lookup(m, key):
+    out = json.loads(subprocess.check_output(["bpftool", "-j", "map", "lookup", "pinned",
+                     pins + "/" + m, "key", "hex"] + hx(struct.pack("<I", key))))
+    return bytes(int(x, 16) for x in out["value"])
+if cmd == "setup":
+    remote, vni = sys.argv[3], int(sys.argv[4])
+    # struct xm_collector: name, family, encap, flags, pad, vni, dport, pad2, ifindex, remote, local
+    update("collectors", 0, struct.pack("<32sBBBBIHHI16s16s", b"col0", 4, 0, 0, 0, vni,
+                                        4789, 0, 0, socket.inet_aton(remote) + bytes(12), bytes(16)))
+    # struct xm_rule: id 1, prio 100, no fields (match all), coll_mask bit 0
+    update("rules", 0, struct.pack("<IIIBBBBHHHHHH64s4xQ", 1, 100, 0, 0, 0, 0, 0,
+                                   0, 0, 0, 0, 0, 0, bytes(64), 1))
+    sel, rgen, cgen, _ = struct.unpack("<IIII", lookup("ctl", 0))
+    update("ctl", 0, struct.pack("<IIII", 2, rgen + 1, cgen + 1, 0))   # XM_SEL_MAKE(0, 1)
+elif cmd == "stats":
+    cs = struct.unpack("<7Q", lookup("coll_stats", 0))
+    ws = struct.unpack("<6Q", lookup("worker_stats", 0))
+    print("sent=%d bytes=%d drops=%d rx=%d bad_meta=%d" % (cs[0], cs[1], sum(cs[2:]), ws[0], ws[2]))
+PYEOF
+}
+
+if ! xm_topo_up; then
+	fail topology "could not create namespaces"
+	exit 1
+fi
+
+# -- argument errors change nothing
+out=$(in_dut "$APP" start --dev "$DEV_DA" --queues 0 2>&1); rc=$?
+check_eq args_queues "$rc:$out" "1:mirror-appliance: --queues '0': must be 1..64"
+out=$(in_dut "$APP" start --dev "$DEV_DA" --mode host 2>&1); rc=$?
+check_eq args_mode_host "$rc:$out" "1:mirror-appliance: --mode host: not yet supported"
+out=$(in_dut "$APP" start --dev nosuchdev0 2>&1); rc=$?
+check_eq args_nodev "$rc:$out" "1:mirror-appliance: --dev 'nosuchdev0': no such device"
+check args_no_pins test ! -e "$PINS"
+
+# -- start, readiness line, second start refused
+out=$(in_dut "$APP" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1); rc=$?
+check_eq start "$rc:$out" "0:mirror-appliance: ready on $DEV_DA: 1 queue, copy mode, tx $DEV_DB"
+pid=$(cat "/run/xdp-mirror/$DEV_DA.pid" 2>/dev/null)
+out=$(in_dut "$APP" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1); rc=$?
+check_eq start_twice "$rc:$out" "1:mirror-appliance: already running on $DEV_DA (pid $pid)"
+
+# -- one collector, match-all rule, 20 frames
+maps_py setup "$COL_IP" 4242 || fail maps "bpftool update failed"
+sleep 0.5	# the daemon re-reads collectors within 100 ms, resolves ARP
+in_ns "$NS_COL" tcpdump -i "$DEV_CB" -w "$WORK/col.pcap" -U udp port 4789 2>/dev/null &
+TCPDUMP_PID=$!
+sleep 1
+in_ns "$NS_GEN" $PY - "$DEV_GA" "$WORK/sent.pcap" <<'PYEOF'
+import sys
+from scapy.all import Ether, IP, UDP, TCP, Raw, sendp, wrpcap
+fr = []
+for i in range(20):
+    l4 = UDP(sport=1000 + i, dport=5000) if i % 2 else TCP(sport=2000 + i, dport=80)
+    fr.append(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+              IP(src="10.1.0.%d" % (i + 1), dst="10.2.0.1") / l4 / Raw(b"m" * (i * 37)))
+wrpcap(sys.argv[2], fr)
+sendp(fr, iface=sys.argv[1], verbose=0)
+PYEOF
+sleep 1
+kill "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
+
+res=$($PY - "$WORK/sent.pcap" "$WORK/col.pcap" "$DUT_IP" "$COL_IP" "$(xm_mac "$NS_COL" "$DEV_CB")" <<'PYEOF'
+import socket, struct, sys
+from scapy.all import rdpcap
+sent = [bytes(p) for p in rdpcap(sys.argv[1])]
+got = [bytes(p) for p in rdpcap(sys.argv[2])]
+dut, col, colmac = sys.argv[3], sys.argv[4], bytes.fromhex(sys.argv[5].replace(":", ""))
+def csum_ok(h):
+    s = sum((h[i] << 8) | h[i + 1] for i in range(0, len(h), 2))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s == 0xffff
+bad = 0
+for g in got:
+    ok = (g[0:6] == colmac and g[12:14] == b"\x08\x00" and csum_ok(g[14:34]) and
+          g[26:30] == socket.inet_aton(dut) and g[30:34] == socket.inet_aton(col) and
+          struct.unpack("!H", g[36:38])[0] == 4789 and
+          struct.unpack("!H", g[16:18])[0] == len(g) - 14 and
+          g[42] == 0x08 and struct.unpack("!I", g[46:50])[0] >> 8 == 4242)
+    bad += not ok
+inner = sorted(g[50:] for g in got)
+print("count=%d bad_hdr=%d inner_equal=%d" % (len(got), bad, inner == sorted(sent)))
+PYEOF
+)
+check_eq vxlan_frames "$res" "count=20 bad_hdr=0 inner_equal=1"
+bytes=$($PY -c "from scapy.all import rdpcap; print(sum(len(p) for p in rdpcap('$WORK/col.pcap')))")
+check_eq counters "$(maps_py stats)" "sent=20 bytes=$bytes drops=0 rx=20 bad_meta=0"
+
+# -- stop removes everything; a second stop says nothing runs
+out=$(in_dut "$APP" stop --dev "$DEV_DA" 2>&1); rc=$?
+check_eq stop "$rc:$out" "0:mirror-appliance: stopped on $DEV_DA (pid $pid)"
+check stop_pins_gone test ! -e "$PINS"
+check stop_xdp_gone bash -c "! ip -n $NS_DUT link show $DEV_DA | grep -q xdp"
+out=$(in_dut "$APP" stop --dev "$DEV_DA" 2>&1); rc=$?
+check_eq stop_again "$rc:$out" "1:mirror-appliance: no appliance running on $DEV_DA"
+
+# -- a crashed daemon's state is cleaned up by the next start
+in_dut "$APP" start --dev "$DEV_DA" --tx-dev "$DEV_DB" >/dev/null 2>&1
+kill -9 "$(cat "/run/xdp-mirror/$DEV_DA.pid")"
+sleep 0.2
+out=$(in_dut "$APP" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1); rc=$?
+check_eq restart_after_crash "$rc:$out" "0:mirror-appliance: ready on $DEV_DA: 1 queue, copy mode, tx $DEV_DB"
+in_dut "$APP" stop --dev "$DEV_DA" >/dev/null 2>&1
+
+[ "$xm_fail_count" -eq 0 ]
