@@ -24,6 +24,9 @@ run() { echo "\$ $*"; "$@"; }
 say "topology: $NS_GEN/$DEV_GA -> $NS_DUT/$DEV_DA [appliance] $NS_DUT/$DEV_DB $DUT_IP -> $NS_COL/$DEV_CB $COL_IP"
 xm_topo_up || exit 1
 in_ns "$NS_GEN" ip addr add "10.$XM_O.1.2/24" dev "$DEV_GA"
+# The appliance owns its feed port and answers nothing: give gen a static
+# neighbour so its pings leave at all.
+in_ns "$NS_GEN" ip neigh add "10.$XM_O.1.1" lladdr "$(xm_mac "$NS_DUT" "$DEV_DA")" dev "$DEV_GA"
 
 say "start the appliance on $DEV_DA, sending to the collector over $DEV_DB"
 run in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" || exit 1
