@@ -157,12 +157,10 @@ int xm_maps_unpin(const char *dev)
 	err = xm_pin_dir(dev, path, sizeof(path));
 	if (err)
 		return err;
-	if (strlen(path) + sizeof("/lock") < sizeof(path)) {
-		strcat(path, "/lock");
-		unlink(path);
-		path[strlen(path) - 5] = '\0';
-	}
 	if (rmdir(path) && errno != ENOENT)
+		return -errno;
+	/* The root goes with the last device; others keep it busy. */
+	if (rmdir(XM_PIN_ROOT) && errno != ENOENT && errno != ENOTEMPTY)
 		return -errno;
 	return 0;
 }
@@ -212,21 +210,23 @@ out:
 	return err;
 }
 
+/* flock on the pin directory itself: bpffs refuses regular files, but a
+ * directory fd can be locked on any file system. */
 int xm_lock(const char *dev)
 {
 	char path[256];
-	int fd, n;
+	int fd, err;
 
-	n = snprintf(path, sizeof(path), "%s/%s/lock", XM_PIN_ROOT, dev);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	err = xm_pin_dir(dev, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX)) {
-		n = -errno;
+		err = -errno;
 		close(fd);
-		return n;
+		return err;
 	}
 	return fd;
 }

@@ -55,31 +55,6 @@ int xm_dev_resolve(const struct xm_cli *cli, const char *want,
 	return 0;
 }
 
-/*
- * Writer lock: flock on the pin directory itself.  xm_lock() creates a
- * regular file there, which bpffs refuses (EPERM), so it cannot work; a
- * directory fd can be flocked on any file system.  The daemon must take
- * the same lock (xm_lock should become exactly this).
- */
-static int xm_ctl_lock(const char *dev)
-{
-	char path[256];
-	int fd, err;
-
-	err = xm_pin_dir(dev, path, sizeof(path));
-	if (err)
-		return err;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* What a map of this build must look like; a mismatch means the daemon
  * and mirrorctl come from different versions of xm_types.h. */
 static const struct {
@@ -176,7 +151,7 @@ int xm_state_open(const struct xm_cli *cli, const char *dev, bool write,
 	if (err)
 		goto err_close;
 	if (write) {
-		st->lock_fd = xm_ctl_lock(dev);
+		st->lock_fd = xm_lock(dev);
 		if (st->lock_fd < 0) {
 			err = st->lock_fd;
 			xm_err(cli, "cannot lock '%s': %s", dev, strerror(-err));
