@@ -15,6 +15,18 @@
 
 #define XM_INLINE static __always_inline
 
+/*
+ * Ask for a fully unrolled loop.  Only clang knows "#pragma unroll": the
+ * BPF build uses it so the verifier sees straight-line code, while gcc
+ * warns about the unknown pragma and user space builds with -Werror.  In
+ * user space unrolling is only an optimisation, so gcc gets nothing.
+ */
+#ifdef __clang__
+#define XM_UNROLL _Pragma("unroll")
+#else
+#define XM_UNROLL
+#endif
+
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define xm_htons(x) ((__u16)__builtin_bswap16((__u16)(x)))
 #define xm_htonl(x) ((__u32)__builtin_bswap32((__u32)(x)))
@@ -40,7 +52,14 @@
 #define XM_IPPROTO_DSTOPTS 60
 #define XM_IPPROTO_SCTP 132
 
+/* ICMPv6 router and neighbour discovery (RFC 4861): router
+ * solicitation, router advertisement, neighbour solicitation, neighbour
+ * advertisement, redirect - a contiguous range of types. */
+#define XM_ICMPV6_ND_FIRST 133
+#define XM_ICMPV6_ND_LAST 137
+
 #define XM_ETH_P_IP 0x0800
+#define XM_ETH_P_ARP 0x0806
 #define XM_ETH_P_IPV6 0x86DD
 #define XM_ETH_P_8021Q 0x8100
 #define XM_ETH_P_8021AD 0x88A8

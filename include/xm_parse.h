@@ -38,6 +38,8 @@ struct xm_flow {
 	__u16 ethertype;	/* host order, after VLAN tags */
 	__u8 src[16];		/* IPv4 in the first 4 bytes */
 	__u8 dst[16];
+	__u8 icmp_type;		/* ICMP/ICMPv6 type when icmp_ok */
+	__u8 icmp_ok;		/* an ICMP or ICMPv6 header parsed */
 };
 
 XM_INLINE __u32 xm_rol32(__u32 w, unsigned int s)
@@ -58,7 +60,7 @@ XM_INLINE __u32 xm_flow_hash(const struct xm_flow *f)
 	w[0] = s[0]; w[1] = s[1]; w[2] = s[2]; w[3] = s[3];
 	w[4] = d[0]; w[5] = d[1]; w[6] = d[2]; w[7] = d[3];
 	w[8] = ((__u32)f->sport << 16) | f->dport;
-#pragma unroll
+	XM_UNROLL
 	for (i = 0; i < 9; i++) {
 		__u32 k = w[i] * 0xcc9e2d51u;
 
@@ -131,11 +133,17 @@ XM_INLINE void xm_parse_l4(const __u8 *p, const __u8 *end, __u32 avail,
 		return;
 	}
 	case XM_IPPROTO_ICMP:
-	case XM_IPPROTO_ICMPV6:
-		if (p + sizeof(struct xm_icmphdr) > end ||
-		    avail < sizeof(struct xm_icmphdr))
+	case XM_IPPROTO_ICMPV6: {
+		const struct xm_icmphdr *ih = (const void *)p;
+
+		if ((const __u8 *)(ih + 1) > end || avail < sizeof(*ih)) {
 			f->malformed = XM_MAL_L4;
+			return;
+		}
+		f->icmp_type = ih->type;
+		f->icmp_ok = 1;
 		return;
+	}
 	default:
 		return;
 	}
@@ -200,7 +208,7 @@ XM_INLINE void xm_parse_ipv6(const __u8 *p, const __u8 *end, struct xm_flow *f)
 	nh = ip6->nexthdr;
 	p = (const __u8 *)(ip6 + 1);
 
-#pragma unroll
+	XM_UNROLL
 	for (i = 0; i < XM_MAX_EXTHDRS; i++) {
 		const struct xm_ipv6_opthdr *oh = (const void *)p;
 		__u32 len;
@@ -259,7 +267,7 @@ XM_INLINE void xm_parse(const void *data, const void *data_end,
 	proto = xm_ntohs(eth->proto);
 	p = (const __u8 *)(eth + 1);
 
-#pragma unroll
+	XM_UNROLL
 	for (i = 0; i < XM_MAX_VLANS; i++) {
 		const struct xm_vlanhdr *vh = (const void *)p;
 
@@ -281,6 +289,22 @@ XM_INLINE void xm_parse(const void *data, const void *data_end,
 		xm_parse_ipv4(p, end, f);
 	else if (proto == XM_ETH_P_IPV6)
 		xm_parse_ipv6(p, end, f);
+}
+
+/*
+ * Does the parsed frame belong to neighbour resolution: ARP (also behind
+ * VLAN tags), or ICMPv6 router/neighbour discovery?  The ICMPv6 message
+ * must be whole and unfragmented: RFC 6980 has receivers drop
+ * fragmented ND, so a fragment is ordinary traffic.
+ */
+XM_INLINE int xm_flow_is_neigh(const struct xm_flow *f)
+{
+	if (f->ethertype == XM_ETH_P_ARP)
+		return 1;
+	return f->family == 6 && f->proto == XM_IPPROTO_ICMPV6 &&
+	       !f->frag && !f->malformed && f->icmp_ok &&
+	       f->icmp_type >= XM_ICMPV6_ND_FIRST &&
+	       f->icmp_type <= XM_ICMPV6_ND_LAST;
 }
 
 #endif /* XM_PARSE_H */

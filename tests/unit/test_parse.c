@@ -7,12 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/*
- * include/xm_parse.h uses "#pragma unroll" (clang only); gcc warns about
- * it under -Wall and the build uses -Werror.  Reported; silenced here
- * until the header guards the pragma.
- */
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #include "xm_parse.h"
 #include "xm_test.h"
 
