@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -20,18 +21,25 @@
  */
 static const char *const xm_dev_fields[] = {
 	"rx", "rx_bytes", "matched", "matched_bytes", "not_matched", "passed",
-	"malformed", "to_xsk", "xsk_missing", "meta_fail",
+	"malformed", "to_xsk", "xsk_missing", "meta_fail", "neigh_passed",
 };
 static const char *const xm_rule_fields[] = { "packets", "bytes" };
 static const char *const xm_coll_fields[] = {
 	"sent", "sent_bytes", "drop_no_neigh", "drop_tx_full",
-	"drop_no_frame", "drop_too_big", "drop_no_collector",
+	"drop_no_frame", "drop_no_collector",
+	"truncated_snap", "truncated_mtu",
 };
 static const char *const xm_worker_fields[] = {
 	"rx", "rx_bytes", "bad_meta", "tx_completed", "fill_short", "wakeups",
+	"xsk_rx_dropped", "xsk_rx_ring_full", "xsk_fill_empty",
+	"xsk_rx_invalid", "xsk_tx_invalid",
 };
 
 #define XM_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The text output splits the worker counters: the datapath's own, then
+ * the socket's XDP_STATISTICS (from xsk_rx_dropped on). */
+#define XM_WORKER_XSK 6
 
 _Static_assert(XM_N(xm_dev_fields) * 8 == sizeof(struct xm_dev_stats),
 	       "dev_stats names out of date");
@@ -41,6 +49,9 @@ _Static_assert(XM_N(xm_coll_fields) * 8 == sizeof(struct xm_coll_stats),
 	       "coll_stats names out of date");
 _Static_assert(XM_N(xm_worker_fields) * 8 == sizeof(struct xm_worker_stats),
 	       "worker_stats names out of date");
+_Static_assert(XM_WORKER_XSK * 8 ==
+	       offsetof(struct xm_worker_stats, xsk_rx_dropped),
+	       "worker_stats split out of date");
 
 /* Everything stats prints, read before anything is printed. */
 struct xm_stats_snap {
@@ -221,7 +232,8 @@ static void xm_stats_text(const struct xm_state *st,
 		xm_table_row(label, xm_rule_fields, s->rule[i],
 			     XM_N(xm_rule_fields));
 	}
-	printf("collectors\n");
+	/* The identity the counters keep, where the reader needs it. */
+	printf("collectors (copies = sent + drop_*; truncated_* are part of sent)\n");
 	xm_table_head("id:name", xm_coll_fields, XM_N(xm_coll_fields));
 	for (i = 0; i < XM_MAX_COLLECTORS; i++) {
 		if (!st->coll[i].name[0])
@@ -231,11 +243,20 @@ static void xm_stats_text(const struct xm_state *st,
 			     XM_N(xm_coll_fields));
 	}
 	printf("workers\n");
-	xm_table_head("id", xm_worker_fields, XM_N(xm_worker_fields));
+	xm_table_head("id", xm_worker_fields, XM_WORKER_XSK);
 	for (i = 0; i < s->nworkers; i++) {
 		snprintf(label, sizeof(label), "%u", i);
 		xm_table_row(label, xm_worker_fields, s->worker[i],
-			     XM_N(xm_worker_fields));
+			     XM_WORKER_XSK);
+	}
+	printf("worker sockets (XDP_STATISTICS: frames the kernel could not hand over)\n");
+	xm_table_head("id", xm_worker_fields + XM_WORKER_XSK,
+		      XM_N(xm_worker_fields) - XM_WORKER_XSK);
+	for (i = 0; i < s->nworkers; i++) {
+		snprintf(label, sizeof(label), "%u", i);
+		xm_table_row(label, xm_worker_fields + XM_WORKER_XSK,
+			     s->worker[i] + XM_WORKER_XSK,
+			     XM_N(xm_worker_fields) - XM_WORKER_XSK);
 	}
 }
 

@@ -174,14 +174,23 @@ static int xm_daemon_load(struct xm_daemon *d, char *msg, size_t len)
 	struct mirror_bpf *s;
 	int err, fd;
 
-	s = mirror_bpf__open_and_load();
+	s = mirror_bpf__open();
 	if (!s) {
 		err = -errno;
-		snprintf(msg, len, "loading the XDP program: %s",
+		snprintf(msg, len, "opening the XDP program: %s",
 			 strerror(-err));
 		return err;
 	}
 	d->skel = s;
+	/* Sending on the RX device: its ARP/ND must reach the stack, or
+	 * the collectors' neighbours never resolve under a match-all. */
+	s->rodata->pass_neigh = d->opt.ifindex == d->opt.tx_ifindex;
+	err = mirror_bpf__load(s);
+	if (err) {
+		snprintf(msg, len, "loading the XDP program: %s",
+			 strerror(-err));
+		return err;
+	}
 	d->maps.rules = bpf_map__fd(s->maps.rules);
 	d->maps.ctl = bpf_map__fd(s->maps.ctl);
 	d->maps.collectors = bpf_map__fd(s->maps.collectors);
@@ -276,7 +285,8 @@ static bool xm_warn_once(__u64 *mask, __u32 id)
 	return first;
 }
 
-static void xm_solicit(struct xm_daemon *d, __u32 id, __u32 oif, __be32 nh)
+static void xm_solicit(struct xm_daemon *d, __u32 id, __u8 family,
+		       __u32 oif, const __u8 nh[16])
 {
 	__u64 *last = d->last_solicit;
 	__u64 now = xm_now_ms();
@@ -287,31 +297,78 @@ static void xm_solicit(struct xm_daemon *d, __u32 id, __u32 oif, __be32 nh)
 	if (now - last[id] < XM_SOLICIT_MS)
 		return;
 	last[id] = now;
-	err = xm_nh_solicit4(&d->nl, oif, nh);
+	err = xm_nh_solicit(&d->nl, family, oif, nh);
 	if (err)
 		xm_log("neighbour resolution request for collector %u: %s", id,
 		       strerror(-err));
 }
 
+/* Log why collector id cannot be sent to, once until it becomes ready. */
+static void xm_coll_warn(struct xm_daemon *d, __u32 id,
+			 const struct xm_collector *c, const char *why,
+			 const char *addr)
+{
+	if (xm_warn_once(&d->warned_route, id))
+		xm_log("collector %u (%s): %s %s", id, c->name, why, addr);
+}
+
+/* Route, source address and next-hop MAC of collector c into p.
+ * Returns 0 when the collector can be sent to now. */
+static int xm_coll_path(struct xm_daemon *d, __u32 id,
+			const struct xm_collector *c,
+			struct xm_encap_params *p)
+{
+	__u32 alen = c->family == 6 ? 16 : 4;
+	struct xm_route rt;
+	const __u8 *nh;
+	bool stale = false;
+	char a[64];
+	int err;
+
+	xm_addr_str(c->remote, c->family, a, sizeof(a));
+	err = xm_nh_route(&d->nl, c->family, c->remote, &rt);
+	if (err) {
+		xm_coll_warn(d, id, c, "no route to", a);
+		return -ENETUNREACH;
+	}
+	if (rt.oif != d->opt.tx_ifindex) {
+		xm_coll_warn(d, id, c,
+			     "route leaves not via the tx device for", a);
+		return -ENETUNREACH;
+	}
+	nh = rt.has_gw ? rt.gateway : c->remote;
+	err = xm_nh_neigh(&d->nl, c->family, rt.oif, nh, p->dst_mac, &stale);
+	if (err || stale)
+		xm_solicit(d, id, c->family, rt.oif, nh);
+	if (err)
+		return err;
+	if (c->flags & XM_COLL_F_LOCAL) {
+		memcpy(p->saddr, c->local, alen);
+	} else if (rt.has_src) {
+		memcpy(p->saddr, rt.prefsrc, alen);
+	} else {
+		xm_coll_warn(d, id, c, "no source address for", a);
+		return -EADDRNOTAVAIL;
+	}
+	memcpy(p->daddr, c->remote, alen);
+	return 0;
+}
+
 /* Fill e for collector id; leaves XM_TE_NO_NEIGH when it cannot be sent
  * to (yet).  Logs each reason once until the collector becomes ready. */
-static void xm_tmpl_build(struct xm_daemon *d, __u32 id,
-			  const struct xm_collector *c, struct xm_tmpl_ent *e)
+static void xm_coll_tmpl(struct xm_daemon *d, __u32 id,
+			 const struct xm_collector *c, struct xm_tmpl_ent *e)
 {
-	struct xm_vxlan4_params p;
-	struct xm_route4 rt;
-	char a[64];
-	__be32 remote, nh;
-	bool stale = false;
-	int err;
+	struct xm_encap_params p;
+	__u32 room;
 
 	if (!c->name[0])
 		return;		/* calloc'd: XM_TE_EMPTY */
 	e->state = XM_TE_NO_NEIGH;
-	if (c->family != 4 || c->encap != XM_ENCAP_VXLAN) {
+	if ((c->family != 4 && c->family != 6) || c->encap > XM_ENCAP_ERSPAN3) {
 		if (xm_warn_once(&d->warned_dev, id))
-			xm_log("collector %u (%s): only VXLAN over IPv4 is supported yet",
-			       id, c->name);
+			xm_log("collector %u (%s): bad family %u or encap %u",
+			       id, c->name, c->family, c->encap);
 		return;
 	}
 	if (c->ifindex && c->ifindex != d->opt.tx_ifindex) {
@@ -320,39 +377,28 @@ static void xm_tmpl_build(struct xm_daemon *d, __u32 id,
 			       id, c->name, c->ifindex, d->opt.tx_dev);
 		return;
 	}
-	memcpy(&remote, c->remote, 4);
-	xm_addr_str(c->remote, 4, a, sizeof(a));
-	err = xm_nh_route4(&d->nl, remote, &rt);
-	if (err || rt.oif != d->opt.tx_ifindex) {
-		if (xm_warn_once(&d->warned_route, id))
-			xm_log("collector %u (%s): %s %s", id, c->name,
-			       err ? "no route to" : "route leaves not via the tx device for",
-			       a);
-		return;
-	}
-	nh = rt.gateway ? rt.gateway : remote;
 	memset(&p, 0, sizeof(p));
-	err = xm_nh_neigh4(&d->nl, rt.oif, nh, p.dst_mac, &stale);
-	if (err || stale)
-		xm_solicit(d, id, rt.oif, nh);
-	if (err)
+	if (xm_coll_path(d, id, c, &p))
 		return;
 	memcpy(p.src_mac, d->tx_mac, 6);
-	if (c->flags & XM_COLL_F_LOCAL)
-		memcpy(&p.saddr, c->local, 4);
-	else
-		p.saddr = rt.prefsrc;
-	if (!p.saddr) {
-		if (xm_warn_once(&d->warned_route, id))
-			xm_log("collector %u (%s): no source address for %s",
-			       id, c->name, a);
-		return;
-	}
-	p.daddr = remote;
+	p.family = c->family;
+	p.encap = c->encap;
+	p.coll_flags = c->flags;
+	p.dscp = c->dscp;
+	p.ttl = c->ttl;
+	p.hwid = c->hwid;
+	p.session = c->session;
 	p.vni = c->vni;
-	p.dport = c->dport ? c->dport : XM_VXLAN_PORT;
-	p.ttl = 64;
-	xm_tmpl_vxlan4(&e->t, &p);
+	p.key = c->key;
+	p.dport = c->dport;
+	xm_tmpl_build(&e->t, &p);
+	/* The encapsulated IP packet must fit the TX MTU and the whole
+	 * frame a UMEM chunk; longer copies are truncated, not dropped. */
+	room = d->tx_mtu + XM_ETH_HLEN;
+	if (room > XM_FRAME_SIZE)
+		room = XM_FRAME_SIZE;
+	e->max_inner = room > e->t.len ? (__u16)(room - e->t.len) : 0;
+	e->snaplen = c->snaplen;
 	e->state = XM_TE_READY;
 	if ((d->warned_dev | d->warned_route) & (1ULL << id))
 		xm_log("collector %u (%s): ready", id, c->name);
@@ -389,6 +435,8 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 	xm_tmpl_reclaim(d);
 	if (d->nretired == XM_RETIRED_MAX)
 		return;		/* workers lag; try again next tick */
+	/* MTU changes come as link events; keep the last good value. */
+	xm_dev_mtu(d->opt.tx_dev, &d->tx_mtu);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return;
@@ -397,7 +445,7 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 		if (bpf_map_lookup_elem(d->maps.collectors, &id, &c))
 			continue;
 		c.name[XM_NAME_LEN - 1] = '\0';
-		xm_tmpl_build(d, id, &c, &t->ent[id]);
+		xm_coll_tmpl(d, id, &c, &t->ent[id]);
 	}
 	if (cur && !memcmp(cur->ent, t->ent, sizeof(t->ent))) {
 		free(t);
@@ -465,6 +513,12 @@ int xm_daemon_start(struct xm_daemon *d, char *msg, size_t len)
 			 strerror(-err));
 		return err;
 	}
+	err = xm_dev_mtu(d->opt.tx_dev, &d->tx_mtu);
+	if (err) {
+		snprintf(msg, len, "MTU of %s: %s", d->opt.tx_dev,
+			 strerror(-err));
+		return err;
+	}
 	err = xm_nl_open(&d->nl);
 	if (err) {
 		snprintf(msg, len, "rtnetlink: %s", strerror(-err));
@@ -500,6 +554,35 @@ int xm_daemon_publish_ready(struct xm_daemon *d)
 	return 0;
 }
 
+/* Copy each socket's XDP_STATISTICS into its worker's row, so that
+ * frames the kernel could not give us are in our counters too.  These
+ * fields are written by this thread only. */
+static void xm_daemon_xsk_stats(struct xm_daemon *d)
+{
+	struct xdp_statistics rx, tx;
+	struct xm_worker_stats *ws;
+	unsigned int i;
+
+	if (!d->xsk)
+		return;
+	for (i = 0; i < d->xsk->queues; i++) {
+		if (xm_xsk_queue_stats(&d->xsk->q[i], &rx, &tx))
+			continue;
+		ws = (struct xm_worker_stats *)d->worker_stats_mem + i;
+		__atomic_store_n(&ws->xsk_rx_dropped, rx.rx_dropped,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ws->xsk_rx_ring_full, rx.rx_ring_full,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ws->xsk_fill_empty,
+				 rx.rx_fill_ring_empty_descs, __ATOMIC_RELAXED);
+		__atomic_store_n(&ws->xsk_rx_invalid, rx.rx_invalid_descs,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&ws->xsk_tx_invalid,
+				 rx.tx_invalid_descs + tx.tx_invalid_descs,
+				 __ATOMIC_RELAXED);
+	}
+}
+
 void xm_daemon_run(struct xm_daemon *d, volatile const int *quit)
 {
 	struct pollfd pfd = { .fd = xm_nl_event_fd(&d->nl), .events = POLLIN };
@@ -525,6 +608,7 @@ void xm_daemon_run(struct xm_daemon *d, volatile const int *quit)
 			last = now;
 		}
 		xm_tmpl_reclaim(d);
+		xm_daemon_xsk_stats(d);
 	}
 }
 
@@ -547,6 +631,9 @@ void xm_daemon_stop(struct xm_daemon *d)
 		xm_worker_join(&d->w[i]);
 		xm_worker_fini(&d->w[i]);
 	}
+	/* Last word of the sockets' own counters before they close. */
+	if (d->worker_stats_mem)
+		xm_daemon_xsk_stats(d);
 	xm_xsk_teardown(d->xsk);
 	d->xsk = NULL;
 	if (d->nl_open)

@@ -38,7 +38,8 @@ enum {
 
 struct xm_tmpl_ent {
 	__u32 state;
-	__u32 pad;
+	__u16 snaplen;		/* 0: whole frame */
+	__u16 max_inner;	/* inner bytes that fit the MTU and a frame */
 	struct xm_tmpl t;
 };
 
@@ -67,6 +68,7 @@ struct xm_worker {
 	__u64 *recycle;			/* frames to give back this batch */
 	__u32 nrecycle;
 	__u32 recycle_cap;
+	__u32 tstamp;			/* ERSPAN III time of this batch */
 	/* Generation of the template table this worker last picked up;
 	 * written by the worker, read by the main thread. */
 	__u64 seen_gen;
@@ -91,12 +93,18 @@ struct xm_daemon {
 	struct xm_nl nl;
 	bool nl_open;
 	__u8 tx_mac[6];
+	__u32 tx_mtu;
 	struct xm_tmpl_table *tmpl;	/* published, atomic acquire/release */
 	struct xm_tmpl_table *retired[XM_RETIRED_MAX];
 	unsigned int nretired;
 	__u64 warned_dev;		/* collectors whose bad dev was logged */
 	__u64 warned_route;		/* ... whose missing route was logged */
 	__u64 last_solicit[XM_MAX_COLLECTORS];	/* ms, per collector */
+	/* GRE/ERSPAN sequence numbers, one counter per collector on its
+	 * own cache line: taken with a relaxed atomic add per copy. */
+	struct {
+		__u32 next;
+	} __attribute__((aligned(64))) seq[XM_MAX_COLLECTORS];
 	int stop;			/* atomic: workers exit when set */
 	struct xm_worker w[XM_MAX_QUEUES];
 };

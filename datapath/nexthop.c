@@ -57,7 +57,9 @@ static int xm_nl_sock(struct mnl_socket **out, unsigned int groups)
 int xm_nl_open(struct xm_nl *nl)
 {
 	unsigned int groups = (1u << (RTNLGRP_NEIGH - 1)) |
-			      (1u << (RTNLGRP_IPV4_ROUTE - 1));
+			      (1u << (RTNLGRP_IPV4_ROUTE - 1)) |
+			      (1u << (RTNLGRP_IPV6_ROUTE - 1)) |
+			      (1u << (RTNLGRP_LINK - 1));
 	int err;
 
 	memset(nl, 0, sizeof(*nl));
@@ -143,14 +145,33 @@ static int xm_nl_talk(struct xm_nl *nl, struct nlmsghdr *nlh,
 	return ret < 0 ? -errno : 0;
 }
 
+static int xm_af(__u8 family)
+{
+	return family == 6 ? AF_INET6 : AF_INET;
+}
+
+static __u32 xm_alen(__u8 family)
+{
+	return family == 6 ? 16 : 4;
+}
+
+/* Copy an address attribute of the expected length; 1 when taken. */
+static int xm_attr_addr(const struct nlattr *a, __u8 family, __u8 out[16])
+{
+	if (mnl_attr_get_payload_len(a) != xm_alen(family))
+		return 0;
+	memcpy(out, mnl_attr_get_payload(a), xm_alen(family));
+	return 1;
+}
+
 struct xm_route_cb {
-	struct xm_route4 *rt;
+	struct xm_route *rt;
 	int found;
 };
 
 static int xm_route_attr(const struct nlattr *a, void *data)
 {
-	struct xm_route4 *rt = data;
+	struct xm_route *rt = data;
 
 	switch (mnl_attr_get_type(a)) {
 	case RTA_OIF:
@@ -158,12 +179,10 @@ static int xm_route_attr(const struct nlattr *a, void *data)
 			rt->oif = mnl_attr_get_u32(a);
 		break;
 	case RTA_GATEWAY:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			rt->gateway = mnl_attr_get_u32(a);
+		rt->has_gw = (__u8)xm_attr_addr(a, rt->family, rt->gateway);
 		break;
 	case RTA_PREFSRC:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			rt->prefsrc = mnl_attr_get_u32(a);
+		rt->has_src = (__u8)xm_attr_addr(a, rt->family, rt->prefsrc);
 		break;
 	}
 	return MNL_CB_OK;
@@ -182,7 +201,8 @@ static int xm_route_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int xm_nh_route4(struct xm_nl *nl, __be32 dst, struct xm_route4 *rt)
+int xm_nh_route(struct xm_nl *nl, __u8 family, const __u8 dst[16],
+		struct xm_route *rt)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct xm_route_cb rc = { .rt = rt };
@@ -191,13 +211,14 @@ int xm_nh_route4(struct xm_nl *nl, __be32 dst, struct xm_route4 *rt)
 	int err;
 
 	memset(rt, 0, sizeof(*rt));
+	rt->family = family;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETROUTE;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 32;
-	mnl_attr_put_u32(nlh, RTA_DST, dst);
+	rtm->rtm_family = (unsigned char)xm_af(family);
+	rtm->rtm_dst_len = (unsigned char)(xm_alen(family) * 8);
+	mnl_attr_put(nlh, RTA_DST, xm_alen(family), dst);
 	err = xm_nl_talk(nl, nlh, xm_route_msg, &rc);
 	if (err)
 		return err == -EHOSTUNREACH || err == -ENETUNREACH ?
@@ -233,8 +254,27 @@ static int xm_neigh_msg(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int xm_nh_neigh4(struct xm_nl *nl, __u32 oif, __be32 addr, __u8 mac[6],
-		 bool *stale)
+/* Header of a neighbour request for addr on oif. */
+static struct nlmsghdr *xm_neigh_req(char *buf, __u16 type, __u16 flags,
+				     __u8 family, __u32 oif,
+				     const __u8 addr[16], struct ndmsg **out)
+{
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
+	ndm->ndm_family = (__u8)xm_af(family);
+	ndm->ndm_ifindex = (int)oif;
+	mnl_attr_put(nlh, NDA_DST, xm_alen(family), addr);
+	*out = ndm;
+	return nlh;
+}
+
+int xm_nh_neigh(struct xm_nl *nl, __u8 family, __u32 oif,
+		const __u8 addr[16], __u8 mac[6], bool *stale)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct xm_neigh_cb nc = { .mac = mac };
@@ -242,13 +282,8 @@ int xm_nh_neigh4(struct xm_nl *nl, __u32 oif, __be32 addr, __u8 mac[6],
 	struct ndmsg *ndm;
 	int err;
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = (int)oif;
-	mnl_attr_put_u32(nlh, NDA_DST, addr);
+	nlh = xm_neigh_req(buf, RTM_GETNEIGH, NLM_F_REQUEST, family, oif, addr,
+			   &ndm);
 	err = xm_nl_talk(nl, nlh, xm_neigh_msg, &nc);
 	if (err)
 		return err;
@@ -258,30 +293,29 @@ int xm_nh_neigh4(struct xm_nl *nl, __u32 oif, __be32 addr, __u8 mac[6],
 	return 0;
 }
 
-int xm_nh_solicit4(struct xm_nl *nl, __u32 oif, __be32 addr)
+int xm_nh_solicit(struct xm_nl *nl, __u8 family, __u32 oif,
+		  const __u8 addr[16])
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 
 	/* Checked on 6.18: NTF_USE with NUD_NONE and CREATE|REPLACE makes an
-	 * entry if needed and starts resolution (ip neigh replace ... use). */
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE |
-			   NLM_F_ACK;
-	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
-	ndm->ndm_family = AF_INET;
-	ndm->ndm_ifindex = (int)oif;
+	 * entry if needed and starts resolution (ip neigh replace ... use),
+	 * ARP for IPv4 and neighbour solicitation for IPv6. */
+	nlh = xm_neigh_req(buf, RTM_NEWNEIGH,
+			   NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE |
+				   NLM_F_ACK,
+			   family, oif, addr, &ndm);
 	ndm->ndm_state = NUD_NONE;
 	ndm->ndm_flags = NTF_USE;
-	mnl_attr_put_u32(nlh, NDA_DST, addr);
 	return xm_nl_talk(nl, nlh, NULL, NULL);
 }
 
-int xm_dev_mac(const char *ifname, __u8 mac[6])
+/* One SIOCGIF* request for ifname. */
+static int xm_dev_ioctl(const char *ifname, unsigned long req,
+			struct ifreq *ifr)
 {
-	struct ifreq ifr;
 	int fd, err = 0;
 
 	if (strlen(ifname) >= IFNAMSIZ)
@@ -289,12 +323,32 @@ int xm_dev_mac(const char *ifname, __u8 mac[6])
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+	memset(ifr, 0, sizeof(*ifr));
+	strcpy(ifr->ifr_name, ifname);
+	if (ioctl(fd, req, ifr))
 		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	close(fd);
+	return err;
+}
+
+int xm_dev_mac(const char *ifname, __u8 mac[6])
+{
+	struct ifreq ifr;
+	int err;
+
+	err = xm_dev_ioctl(ifname, SIOCGIFHWADDR, &ifr);
+	if (!err)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return err;
+}
+
+int xm_dev_mtu(const char *ifname, __u32 *mtu)
+{
+	struct ifreq ifr;
+	int err;
+
+	err = xm_dev_ioctl(ifname, SIOCGIFMTU, &ifr);
+	if (!err)
+		*mtu = (__u32)ifr.ifr_mtu;
 	return err;
 }

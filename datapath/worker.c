@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "daemon.h"
 
@@ -93,17 +94,74 @@ static void xm_worker_kick(struct xm_worker *w)
 	}
 }
 
-/* One encapsulated copy of the frame at data (len bytes, RX address
- * addr) for template e.  *in_place says whether the RX chunk is already
- * used by an earlier copy.  Returns 1 when a descriptor was queued. */
-static int xm_worker_copy(struct xm_worker *w, const struct xm_tmpl_ent *e,
-			  struct xm_coll_stats *cs, __u64 addr, __u8 *data,
-			  __u32 len, __u32 hash, bool *in_place)
+/* What one RX frame needs for its copies, worked out once. */
+struct xm_frame {
+	__u64 addr;		/* RX address of the frame data */
+	__u8 *data;
+	__u32 len;
+	__u32 orig_len;		/* > len: XDP cut the frame to fit */
+	bool in_place;		/* the RX chunk already carries a copy */
+	struct xm_encap_pkt pkt;
+	__u32 sum_len;		/* bytes covered by pkt.payload_sum */
+	bool have_sum;
+};
+
+/*
+ * Bytes of frame f that go to the collector of e.  A copy is cut to the
+ * collector's snaplen (truncated_snap) or, failing that, to what fits
+ * the TX MTU and a UMEM frame (truncated_mtu; this includes a jumbo frame
+ * XDP already cut to fit a frame, f->orig_len).  Each cut copy is counted
+ * once, under the limit that decided its length.
+ */
+static __u32 xm_copy_len(const struct xm_tmpl_ent *e,
+			 struct xm_coll_stats *cs, const struct xm_frame *f,
+			 __u8 *trunc)
 {
-	__u32 tlen = e->t.len, idx;
+	__u32 full = f->orig_len > f->len ? f->orig_len : f->len;
+	__u32 limit = f->len < e->max_inner ? f->len : e->max_inner;
+
+	*trunc = 1;
+	if (e->snaplen && e->snaplen < limit && full > e->snaplen) {
+		cs->truncated_snap++;
+		return e->snaplen;
+	}
+	if (full > limit) {
+		cs->truncated_mtu++;
+		return limit;
+	}
+	*trunc = 0;
+	return full;
+}
+
+/* Fill the per-copy fields of f->pkt for template e. */
+static void xm_copy_pkt(struct xm_worker *w, const struct xm_tmpl_ent *e,
+			__u32 id, struct xm_frame *f, __u32 len, __u8 trunc)
+{
+	f->pkt.len = len;
+	f->pkt.truncated = trunc;
+	if (e->t.seq_off)
+		f->pkt.seq = __atomic_fetch_add(&w->d->seq[id].next, 1,
+						__ATOMIC_RELAXED);
+	/* The UDP-over-IPv6 checksum covers the inner bytes: summed once
+	 * per frame and length, shared by the collectors that need it. */
+	if ((e->t.flags & XM_TMPL_F_UDP_CSUM) &&
+	    (!f->have_sum || f->sum_len != len)) {
+		f->pkt.payload_sum = xm_csum_partial(f->data, len);
+		f->sum_len = len;
+		f->have_sum = true;
+	}
+}
+
+/* One encapsulated copy of frame f for collector id.  Returns 1 when a
+ * descriptor was queued. */
+static int xm_worker_copy(struct xm_worker *w, const struct xm_tmpl_ent *e,
+			  __u32 id, struct xm_frame *f)
+{
+	struct xm_coll_stats *cs = &w->cs[id];
+	__u32 tlen = e->t.len, idx, len;
 	struct xdp_desc *txd;
 	__u64 txaddr;
-	__u8 *out;
+	__u8 *out, trunc;
 	bool use_rx;
 
 	if (e->state == XM_TE_EMPTY) {
@@ -114,31 +172,27 @@ static int xm_worker_copy(struct xm_worker *w, const struct xm_tmpl_ent *e,
 		cs->drop_no_neigh++;
 		return 0;
 	}
-	use_rx = !*in_place && (addr & XM_CHUNK_MASK) >= tlen;
-	if (!use_rx) {
-		if (tlen + len > XM_FRAME_SIZE) {
-			cs->drop_too_big++;
-			return 0;
-		}
-		if (!w->nfree) {
-			cs->drop_no_frame++;
-			return 0;
-		}
+	use_rx = !f->in_place && (f->addr & XM_CHUNK_MASK) >= tlen;
+	if (!use_rx && !w->nfree) {
+		cs->drop_no_frame++;
+		return 0;
 	}
 	if (xsk_ring_prod__reserve(&w->q->tx, 1, &idx) != 1) {
 		cs->drop_tx_full++;
 		return 0;
 	}
+	len = xm_copy_len(e, cs, f, &trunc);
 	if (use_rx) {
-		txaddr = addr - tlen;
-		out = data - tlen;
-		*in_place = true;
+		txaddr = f->addr - tlen;
+		out = f->data - tlen;
+		f->in_place = true;
 	} else {
 		txaddr = w->free[--w->nfree];
 		out = w->area + txaddr;
-		memcpy(out + tlen, data, len);
+		memcpy(out + tlen, f->data, len);
 	}
-	xm_tmpl_apply_vxlan4(out, &e->t, len, hash);
+	xm_copy_pkt(w, e, id, f, len, trunc);
+	xm_tmpl_apply(out, &e->t, &f->pkt);
 	txd = xsk_ring_prod__tx_desc(&w->q->tx, idx);
 	txd->addr = txaddr;
 	txd->len = tlen + len;
@@ -152,32 +206,50 @@ static __u32 xm_worker_frame(struct xm_worker *w,
 			     const struct xm_tmpl_table *t,
 			     const struct xdp_desc *rxd)
 {
-	__u64 addr = rxd->addr, mask;
-	__u8 *data = w->area + addr;
-	bool in_place = false;
+	struct xm_frame f = {
+		.addr = rxd->addr,
+		.data = w->area + rxd->addr,
+		.len = rxd->len,
+	};
 	struct xm_meta meta;
 	__u32 ntx = 0, id;
+	__u64 mask;
 
 	w->ws->rx++;
 	w->ws->rx_bytes += rxd->len;
 	/* Copy the metadata out: the first copy's header overwrites it. */
-	if ((addr & XM_CHUNK_MASK) < sizeof(meta))
+	if ((f.addr & XM_CHUNK_MASK) < sizeof(meta))
 		goto bad;
-	memcpy(&meta, data - sizeof(meta), sizeof(meta));
+	memcpy(&meta, f.data - sizeof(meta), sizeof(meta));
 	if (meta.magic != XM_META_MAGIC)
 		goto bad;
+	f.pkt.hash = meta.flow_hash;
+	f.orig_len = meta.orig_len;
+	f.pkt.tstamp = w->tstamp;
+	f.pkt.tagged = (__u8)xm_encap_inner_vlan(f.data, f.len,
+						 &f.pkt.vlan_tci);
 	for (mask = meta.coll_mask; mask; mask &= mask - 1) {
 		id = (__u32)__builtin_ctzll(mask);
-		ntx += xm_worker_copy(w, &t->ent[id], &w->cs[id], addr, data,
-				      rxd->len, meta.flow_hash, &in_place);
+		ntx += xm_worker_copy(w, &t->ent[id], id, &f);
 	}
-	if (!in_place)
-		xm_recycle(w, addr & ~XM_CHUNK_MASK);
+	if (!f.in_place)
+		xm_recycle(w, f.addr & ~XM_CHUNK_MASK);
 	return ntx;
 bad:
 	w->ws->bad_meta++;
-	xm_recycle(w, addr & ~XM_CHUNK_MASK);
+	xm_recycle(w, f.addr & ~XM_CHUNK_MASK);
 	return 0;
+}
+
+/* ERSPAN III timestamp: CLOCK_REALTIME in 100 ns units, low 32 bits;
+ * read once per batch. */
+static __u32 xm_erspan_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u32)((__u64)ts.tv_sec * 10000000u +
+		       (__u64)ts.tv_nsec / 100u);
 }
 
 static void xm_worker_idle(struct xm_worker *w)
@@ -210,6 +282,7 @@ static void xm_worker_step(struct xm_worker *w)
 		xm_worker_idle(w);
 		return;
 	}
+	w->tstamp = xm_erspan_now();
 	for (i = 0; i < n; i++)
 		ntx += xm_worker_frame(w, t,
 				       xsk_ring_cons__rx_desc(&q->rx, idx + i));

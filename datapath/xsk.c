@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <linux/if_xdp.h>
 
 #include "xsk.h"
@@ -166,4 +167,21 @@ void xm_xsk_teardown(struct xm_xsk_set *s)
 	xm_xsk_close_all(s);
 	munmap(s->area, s->size);
 	free(s);
+}
+
+int xm_xsk_queue_stats(const struct xm_xsk_queue *q,
+		       struct xdp_statistics *rx, struct xdp_statistics *tx)
+{
+	socklen_t len = sizeof(*rx);
+
+	memset(rx, 0, sizeof(*rx));
+	memset(tx, 0, sizeof(*tx));
+	if (getsockopt(q->rx_fd, SOL_XDP, XDP_STATISTICS, rx, &len))
+		return -errno;
+	if (q->tx_fd == q->rx_fd)
+		return 0;
+	len = sizeof(*tx);
+	if (getsockopt(q->tx_fd, SOL_XDP, XDP_STATISTICS, tx, &len))
+		return -errno;
+	return 0;
 }

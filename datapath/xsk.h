@@ -47,5 +47,9 @@ int xm_xsk_setup(struct xm_xsk_set **out, const char *dev,
 		 const char *tx_dev, unsigned int queues, int xsks_fd,
 		 char *err_msg, size_t err_len);
 void xm_xsk_teardown(struct xm_xsk_set *s);
+/* The kernel's XDP_STATISTICS of a queue's RX socket and, when it is a
+ * separate socket, its TX socket (else *tx is zeroed). */
+int xm_xsk_queue_stats(const struct xm_xsk_queue *q,
+		       struct xdp_statistics *rx, struct xdp_statistics *tx);
 
 #endif /* XM_XSK_H */

@@ -1,34 +1,85 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * xm_encap.h - encapsulation header templates and their per-packet
- * update.  A template is built once per collector (when it or its next
- * hop changes); per packet only lengths, the checksum and the flow-hash
- * source port are written.  One implementation for the AF_XDP datapath,
- * the XDP fast path and the tests.
+ * update, for every format: VXLAN, GENEVE, GRE (TEB), ERSPAN II and III,
+ * over IPv4 or IPv6.  A template is built once per collector (when it or
+ * its next hop changes); per packet only lengths, checksums, the
+ * flow-hash fields, the sequence number and the ERSPAN per-frame fields
+ * are written.  One implementation for the AF_XDP datapath, the XDP fast
+ * path and the tests.
  */
 #ifndef XM_ENCAP_H
 #define XM_ENCAP_H
 
 #include "xm_compat.h"
+#include "xm_types.h"
 #include "proto/l2l3.h"
 #include "proto/vxlan.h"
+#include "proto/tunnel.h"
 
-#define XM_TMPL_MAX 128
+/* Largest header: Ethernet + IPv6 + GRE with key and sequence + ERSPAN
+ * III is 14 + 40 + 12 + 12 = 78 bytes. */
+#define XM_TMPL_MAX 96
+#define XM_ETH_HLEN 14
 
-/* Bytes VXLAN over IPv4 puts in front of the mirrored frame. */
-#define XM_VXLAN4_LEN                                                     \
-	(sizeof(struct xm_ethhdr) + sizeof(struct xm_iphdr) +             \
-	 sizeof(struct xm_udphdr) + sizeof(struct xm_vxlanhdr))
+/* Where the per-packet fields of a template are. */
+enum {
+	XM_TMPL_F_UDP = 1 << 0,		/* UDP tunnel: length, source port */
+	XM_TMPL_F_UDP_CSUM = 1 << 1,	/* UDP over IPv6: checksum too */
+};
 
 struct xm_tmpl {
 	__u16 len;		/* bytes of hdr[] prepended to the frame */
-	__u16 ip_off;		/* offset of the outer IPv4 header */
-	__u16 udp_off;		/* offset of the UDP header */
-	__u16 pad;
-	__u32 ip_sum;		/* folded 16-bit sum of the IPv4 header with
-				 * tot_len and check zero */
+	__u16 l4_off;		/* UDP or GRE header */
+	__u16 seq_off;		/* GRE sequence number; 0: none */
+	__u16 ers_off;		/* ERSPAN header; 0: none */
+	__u8 family;		/* 4 or 6 */
+	__u8 encap;		/* enum xm_encap */
+	__u8 flags;		/* XM_TMPL_F_* */
+	__u8 ers_ver;		/* XM_ERSPAN_VER_* when ers_off */
+	/* IPv4: folded sum of the IP header with tot_len and check zero.
+	 * UDP over IPv6: folded sum of everything in the UDP checksum that
+	 * is fixed per collector (addresses, next header, destination port,
+	 * tunnel header). */
+	__u32 sum;
 	__u8 hdr[XM_TMPL_MAX];
 };
+
+/* Per-collector input of the template builder. */
+struct xm_encap_params {
+	__u8 src_mac[6];
+	__u8 dst_mac[6];
+	__u8 family;		/* 4 or 6 */
+	__u8 encap;		/* enum xm_encap */
+	__u8 coll_flags;	/* XM_COLL_F_KEY, XM_COLL_F_SEQ */
+	__u8 dscp;
+	__u8 ttl;		/* 0: XM_TTL_DEFAULT */
+	__u8 hwid;
+	__u16 session;
+	__u32 vni;
+	__u32 key;
+	__u16 dport;		/* host order; 0: the format's default */
+	__u16 pad;
+	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+};
+
+/* Per-copy input of the update. */
+struct xm_encap_pkt {
+	__u32 len;		/* inner bytes sent (after truncation) */
+	__u32 hash;		/* flow hash of the inner frame */
+	__u32 seq;		/* GRE sequence number */
+	__u32 tstamp;		/* ERSPAN III timestamp, 100 ns units */
+	__u32 payload_sum;	/* xm_csum_partial of the inner bytes sent;
+				 * read only for XM_TMPL_F_UDP_CSUM */
+	__u16 vlan_tci;		/* inner frame's outer tag, when tagged */
+	__u8 tagged;
+	__u8 truncated;		/* ERSPAN T bit */
+	__u8 egress;		/* ERSPAN III D bit */
+	__u8 pad[3];
+};
+
+/* ---- ones' complement sums (RFC 1071), on words as stored --------- */
 
 XM_INLINE __u32 xm_csum_add(__u32 sum, const void *buf, __u32 len)
 {
@@ -47,70 +98,305 @@ XM_INLINE __u16 xm_csum_fold(__u32 sum)
 	return (__u16)sum;
 }
 
-struct xm_vxlan4_params {
-	__u8 src_mac[6];
-	__u8 dst_mac[6];
-	__be32 saddr;
-	__be32 daddr;
-	__u32 vni;
-	__u16 dport;		/* host order */
-	__u8 ttl;
-	__u8 tos;
-};
-
-/* Build the Ethernet/IPv4/UDP/VXLAN template for one collector. */
-static inline void xm_tmpl_vxlan4(struct xm_tmpl *t,
-				  const struct xm_vxlan4_params *p)
+#ifndef __bpf__
+/*
+ * Sum of len bytes of any length and alignment, folded to 32 bits; an
+ * odd last byte is padded with zero as RFC 768 says.  User space only:
+ * 32-bit loads into a 64-bit accumulator keep it at a few hundred
+ * cycles for a 1500-byte frame.
+ */
+static inline __u32 xm_csum_partial(const void *buf, __u32 len)
 {
-	struct xm_ethhdr *eth = (void *)t->hdr;
-	struct xm_iphdr *iph = (void *)(eth + 1);
-	struct xm_udphdr *uh = (void *)(iph + 1);
-	struct xm_vxlanhdr *vh = (void *)(uh + 1);
+	const __u8 *p = buf;
+	__u64 sum = 0;
+	__u32 w;
+	__u16 h;
 
-	__builtin_memset(t, 0, sizeof(*t));
-	t->len = XM_VXLAN4_LEN;
-	t->ip_off = sizeof(*eth);
-	t->udp_off = sizeof(*eth) + sizeof(*iph);
+	for (; len >= 4; len -= 4, p += 4) {
+		__builtin_memcpy(&w, p, 4);
+		sum += w;
+	}
+	if (len >= 2) {
+		__builtin_memcpy(&h, p, 2);
+		sum += h;
+		len -= 2;
+		p += 2;
+	}
+	if (len) {
+		__u8 last[2] = { p[0], 0 };
 
-	__builtin_memcpy(eth->dst, p->dst_mac, 6);
-	__builtin_memcpy(eth->src, p->src_mac, 6);
-	eth->proto = xm_htons(XM_ETH_P_IP);
+		__builtin_memcpy(&h, last, 2);
+		sum += h;
+	}
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	return (__u32)sum;
+}
+#endif
 
-	iph->ver_ihl = 0x45;
-	iph->tos = p->tos;
-	/* DF: never fragment a mirrored copy; it is truncated instead. */
-	iph->frag_off = xm_htons(XM_IP_DF);
-	iph->ttl = p->ttl ? p->ttl : 64;
-	iph->proto = XM_IPPROTO_UDP;
-	iph->saddr = p->saddr;
-	iph->daddr = p->daddr;
-	t->ip_sum = xm_csum_fold(xm_csum_add(0, iph, sizeof(*iph)));
+/* The inner frame's outer 802.1Q/802.1ad tag, for ERSPAN's VLAN and COS
+ * fields.  Returns 1 and sets *tci when the frame is tagged. */
+XM_INLINE int xm_encap_inner_vlan(const __u8 *frame, __u32 len, __u16 *tci)
+{
+	__u16 proto;
 
-	uh->dest = xm_htons(p->dport);
-	/* UDP checksum zero is allowed for VXLAN over IPv4 (RFC 7348). */
-	vh->flags = XM_VXLAN_FLAG_I;
-	vh->vni_res = xm_htonl((p->vni & 0xffffff) << 8);
+	if (len < XM_ETH_HLEN + 4)
+		return 0;
+	proto = (__u16)(frame[12] << 8 | frame[13]);
+	if (proto != XM_ETH_P_8021Q && proto != XM_ETH_P_8021AD)
+		return 0;
+	*tci = (__u16)(frame[14] << 8 | frame[15]);
+	return 1;
 }
 
-/* Write the filled-in header of template t at out, in front of a frame of
- * inner_len bytes whose flow hash is hash.  out must have t->len bytes. */
-XM_INLINE void xm_tmpl_apply_vxlan4(void *out, const struct xm_tmpl *t,
-				    __u32 inner_len, __u32 hash)
+/* ---- building a template (once per collector) -------------------- */
+
+static inline __u16 xm_encap_default_port(__u8 encap)
 {
-	struct xm_iphdr *iph;
-	struct xm_udphdr *uh;
-	__u16 tot;
+	return encap == XM_ENCAP_GENEVE ? XM_GENEVE_PORT : XM_VXLAN_PORT;
+}
 
-	__builtin_memcpy(out, t->hdr, XM_VXLAN4_LEN);
-	iph = (void *)((__u8 *)out + sizeof(struct xm_ethhdr));
-	uh = (void *)(iph + 1);
+static inline int xm_encap_is_udp(__u8 encap)
+{
+	return encap == XM_ENCAP_VXLAN || encap == XM_ENCAP_GENEVE;
+}
 
-	tot = (__u16)(inner_len + XM_VXLAN4_LEN - sizeof(struct xm_ethhdr));
-	iph->tot_len = xm_htons(tot);
-	iph->check = (__u16)~xm_csum_fold(t->ip_sum + xm_htons(tot));
-	uh->len = xm_htons((__u16)(tot - sizeof(*iph)));
-	uh->source = xm_htons((__u16)(XM_UDP_SPORT_BASE |
-				      (hash & XM_UDP_SPORT_MASK)));
+/* Header words are only 2-byte aligned: go through memcpy. */
+XM_INLINE void xm_put32(__u8 *p, __u32 host)
+{
+	__be32 v = xm_htonl(host);
+
+	__builtin_memcpy(p, &v, 4);
+}
+
+XM_INLINE void xm_or32(__u8 *p, __u32 host)
+{
+	__be32 v;
+
+	__builtin_memcpy(&v, p, 4);
+	v |= xm_htonl(host);
+	__builtin_memcpy(p, &v, 4);
+}
+
+/* The outer IP header at p; returns its length. */
+static inline __u16 xm_tmpl_ip(struct xm_tmpl *t, __u8 *p,
+			       const struct xm_encap_params *e, __u8 proto)
+{
+	__u8 ttl = e->ttl ? e->ttl : XM_TTL_DEFAULT;
+
+	if (e->family == 4) {
+		struct xm_iphdr *iph = (void *)p;
+
+		iph->ver_ihl = 0x45;
+		iph->tos = (__u8)((e->dscp & 0x3f) << 2);
+		/* DF: a mirrored copy is truncated to fit, never
+		 * fragmented. */
+		iph->frag_off = xm_htons(XM_IP_DF);
+		iph->ttl = ttl;
+		iph->proto = proto;
+		__builtin_memcpy(&iph->saddr, e->saddr, 4);
+		__builtin_memcpy(&iph->daddr, e->daddr, 4);
+		t->sum = xm_csum_fold(xm_csum_add(0, iph, sizeof(*iph)));
+		return sizeof(*iph);
+	}
+	{
+		struct xm_ipv6hdr *ip6 = (void *)p;
+
+		ip6->ver_tc_flow = xm_htonl(6u << 28 |
+					    (__u32)((e->dscp & 0x3f) << 2) << 20);
+		ip6->nexthdr = proto;
+		ip6->hop_limit = ttl;
+		__builtin_memcpy(ip6->saddr, e->saddr, 16);
+		__builtin_memcpy(ip6->daddr, e->daddr, 16);
+		return sizeof(*ip6);
+	}
+}
+
+/* UDP + VXLAN or GENEVE header at p; returns its length. */
+static inline __u16 xm_tmpl_udp(__u8 *p, const struct xm_encap_params *e)
+{
+	struct xm_udphdr *uh = (void *)p;
+	__u32 vni = xm_htonl((e->vni & 0xffffff) << 8);
+
+	uh->dest = xm_htons(e->dport ? e->dport :
+				       xm_encap_default_port(e->encap));
+	if (e->encap == XM_ENCAP_VXLAN) {
+		struct xm_vxlanhdr *vh = (void *)(uh + 1);
+
+		vh->flags = XM_VXLAN_FLAG_I;
+		vh->vni_res = vni;
+	} else {
+		struct xm_genevehdr *gh = (void *)(uh + 1);
+
+		gh->proto = xm_htons(XM_ETH_P_TEB);
+		gh->vni_res = vni;
+	}
+	return sizeof(*uh) + 8;
+}
+
+/* GRE (and ERSPAN) header at p; returns its length. */
+static inline __u16 xm_tmpl_gre(struct xm_tmpl *t, __u8 *p,
+				const struct xm_encap_params *e)
+{
+	struct xm_grehdr *gre = (void *)p;
+	__u16 flags = 0, off = sizeof(*gre);
+	__u32 w0;
+
+	if (e->encap == XM_ENCAP_GRE) {
+		gre->proto = xm_htons(XM_ETH_P_TEB);
+		if (e->coll_flags & XM_COLL_F_KEY) {
+			flags |= XM_GRE_F_KEY;
+			xm_put32(p + off, e->key);
+			off += 4;
+		}
+		if (e->coll_flags & XM_COLL_F_SEQ) {
+			flags |= XM_GRE_F_SEQ;
+			t->seq_off = (__u16)(t->l4_off + off);
+			off += 4;
+		}
+		gre->flags = xm_htons(flags);
+		return off;
+	}
+	/* ERSPAN always carries a sequence number, never a key. */
+	gre->flags = xm_htons(XM_GRE_F_SEQ);
+	t->seq_off = (__u16)(t->l4_off + off);
+	off += 4;
+	t->ers_off = (__u16)(t->l4_off + off);
+	t->ers_ver = e->encap == XM_ENCAP_ERSPAN2 ? XM_ERSPAN_VER_II :
+						    XM_ERSPAN_VER_III;
+	w0 = (__u32)t->ers_ver << XM_ERSPAN_VER_SHIFT |
+	     (e->session & XM_ERSPAN_SESSION_MASK);
+	xm_put32(p + off, w0);
+	if (e->encap == XM_ENCAP_ERSPAN2) {
+		gre->proto = xm_htons(XM_ETH_P_ERSPAN2);
+		return (__u16)(off + XM_ERSPAN2_LEN);
+	}
+	gre->proto = xm_htons(XM_ETH_P_ERSPAN3);
+	xm_put32(p + off + 8, XM_ERSPAN3_P |
+				      (__u32)(e->hwid & 0x3f)
+					      << XM_ERSPAN3_HWID_SHIFT |
+				      XM_ERSPAN3_GRA_100NS
+					      << XM_ERSPAN3_GRA_SHIFT);
+	return (__u16)(off + XM_ERSPAN3_LEN);
+}
+
+/* Build the complete header template for one collector. */
+static inline void xm_tmpl_build(struct xm_tmpl *t,
+				 const struct xm_encap_params *e)
+{
+	struct xm_ethhdr *eth = (void *)t->hdr;
+	int udp = xm_encap_is_udp(e->encap);
+	__u16 l3len;
+
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = e->family;
+	t->encap = e->encap;
+	__builtin_memcpy(eth->dst, e->dst_mac, 6);
+	__builtin_memcpy(eth->src, e->src_mac, 6);
+	eth->proto = xm_htons(e->family == 4 ? XM_ETH_P_IP : XM_ETH_P_IPV6);
+	l3len = xm_tmpl_ip(t, t->hdr + XM_ETH_HLEN, e,
+			   udp ? XM_IPPROTO_UDP : XM_IPPROTO_GRE);
+	t->l4_off = (__u16)(XM_ETH_HLEN + l3len);
+	if (udp) {
+		t->flags = XM_TMPL_F_UDP;
+		t->len = (__u16)(t->l4_off + xm_tmpl_udp(t->hdr + t->l4_off, e));
+	} else {
+		t->len = (__u16)(t->l4_off +
+				 xm_tmpl_gre(t, t->hdr + t->l4_off, e));
+	}
+	/* UDP over IPv4 may leave the checksum zero (RFC 7348, RFC 8926);
+	 * over IPv6 it is mandatory (RFC 8200). */
+	if (udp && e->family == 6) {
+		const struct xm_ipv6hdr *ip6 = (void *)(t->hdr + XM_ETH_HLEN);
+		__u32 s = xm_htons(XM_IPPROTO_UDP);
+
+		t->flags |= XM_TMPL_F_UDP_CSUM;
+		s = xm_csum_add(s, ip6->saddr, 32);
+		s = xm_csum_add(s, t->hdr + t->l4_off,
+				(__u32)(t->len - t->l4_off));
+		t->sum = xm_csum_fold(s);
+	}
+}
+
+/* ---- the per-packet update ---------------------------------------- */
+
+XM_INLINE void xm_tmpl_apply_ip(__u8 *o, const struct xm_tmpl *t,
+				__u32 l3len, __u32 hash)
+{
+	if (t->family == 4) {
+		struct xm_iphdr *iph = (void *)(o + XM_ETH_HLEN);
+		__u16 tot = xm_htons((__u16)l3len);
+
+		iph->tot_len = tot;
+		iph->check = (__u16)~xm_csum_fold(t->sum + tot);
+	} else {
+		struct xm_ipv6hdr *ip6 = (void *)(o + XM_ETH_HLEN);
+
+		/* Flow label from the inner flow (RFC 6438): ECMP on the
+		 * way to the collector keeps each flow on one path. */
+		ip6->ver_tc_flow |= xm_htonl(hash & 0xfffff);
+		ip6->payload_len = xm_htons((__u16)(l3len - sizeof(*ip6)));
+	}
+}
+
+XM_INLINE void xm_tmpl_apply_udp(__u8 *o, const struct xm_tmpl *t,
+				 __u32 l3len, const struct xm_encap_pkt *p)
+{
+	struct xm_udphdr *uh = (void *)(o + t->l4_off);
+	__u16 ulen = xm_htons((__u16)(l3len - (t->l4_off - XM_ETH_HLEN)));
+	__u16 sport = xm_htons((__u16)(XM_UDP_SPORT_BASE |
+				       (p->hash & XM_UDP_SPORT_MASK)));
+	__u16 sum;
+
+	uh->len = ulen;
+	uh->source = sport;
+	if (!(t->flags & XM_TMPL_F_UDP_CSUM))
+		return;
+	/* The length counts twice: pseudo-header and UDP header. */
+	sum = (__u16)~xm_csum_fold(t->sum + ulen + ulen + sport +
+				   xm_csum_fold(p->payload_sum));
+	uh->check = sum ? sum : 0xffff;
+}
+
+XM_INLINE void xm_tmpl_apply_erspan(__u8 *o, const struct xm_tmpl *t,
+				    const struct xm_encap_pkt *p)
+{
+	__u8 *w = o + t->ers_off;
+	__u32 w0 = 0;
+
+	if (p->tagged)
+		w0 = (__u32)(p->vlan_tci & 0xfff) << XM_ERSPAN_VLAN_SHIFT |
+		     (__u32)(p->vlan_tci >> 13) << XM_ERSPAN_COS_SHIFT;
+	/* Type II's En says the tag is still in the frame; in type III
+	 * the same bits are BSO, where 0 means a good frame. */
+	if (p->tagged && t->ers_ver == XM_ERSPAN_VER_II)
+		w0 |= XM_ERSPAN_EN_INFRAME << XM_ERSPAN_EN_SHIFT;
+	if (p->truncated)
+		w0 |= XM_ERSPAN_T;
+	xm_or32(w, w0);
+	if (t->ers_ver == XM_ERSPAN_VER_III) {
+		xm_put32(w + 4, p->tstamp);
+		if (p->egress)
+			xm_or32(w + 8, XM_ERSPAN3_D);
+	}
+}
+
+/* Write the filled-in header of template t at out (t->len bytes), in
+ * front of an inner frame described by p. */
+XM_INLINE void xm_tmpl_apply(void *out, const struct xm_tmpl *t,
+			     const struct xm_encap_pkt *p)
+{
+	__u32 l3len = t->len - XM_ETH_HLEN + p->len;
+	__u8 *o = out;
+
+	__builtin_memcpy(o, t->hdr, t->len);
+	xm_tmpl_apply_ip(o, t, l3len, p->hash);
+	if (t->flags & XM_TMPL_F_UDP)
+		xm_tmpl_apply_udp(o, t, l3len, p);
+	if (t->seq_off)
+		xm_put32(o + t->seq_off, p->seq);
+	if (t->ers_off)
+		xm_tmpl_apply_erspan(o, t, p);
 }
 
 #endif /* XM_ENCAP_H */

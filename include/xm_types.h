@@ -98,20 +98,36 @@ enum xm_encap {
 enum {
 	XM_COLL_F_LOCAL = 1 << 0,	/* local address given */
 	XM_COLL_F_DEV = 1 << 1,		/* ifindex given */
+	XM_COLL_F_KEY = 1 << 2,		/* GRE: key present */
+	XM_COLL_F_SEQ = 1 << 3,		/* GRE: sequence number present */
 };
 
 #define XM_VXLAN_PORT 4789
+#define XM_GENEVE_PORT 6081
+#define XM_TTL_DEFAULT 64
+#define XM_SESSION_MAX 1023		/* ERSPAN session id: 10 bits */
+#define XM_HWID_MAX 63			/* ERSPAN III hardware id: 6 bits */
+#define XM_SNAPLEN_MIN 64
 
-/* Collector id n lives at index n of the collectors array map. */
+/*
+ * Collector id n lives at index n of the collectors array map.  Which
+ * fields apply depends on encap: vni (VXLAN, GENEVE), dport (UDP
+ * formats), key and XM_COLL_F_SEQ (GRE), session (ERSPAN II/III), hwid
+ * (ERSPAN III).  Unused fields are zero.
+ */
 struct xm_collector {
 	char name[XM_NAME_LEN];	/* NUL-terminated; empty = free slot */
-	__u8 family;		/* 4 or 6 */
+	__u8 family;		/* 4 or 6: outer header */
 	__u8 encap;		/* enum xm_encap */
 	__u8 flags;		/* XM_COLL_F_* */
-	__u8 pad;
+	__u8 dscp;		/* 6 bits, outer DSCP */
 	__u32 vni;		/* 24 bits used */
+	__u32 key;		/* GRE key, host order */
 	__u16 dport;		/* host order */
-	__u16 pad2;
+	__u16 session;		/* ERSPAN session id */
+	__u16 snaplen;		/* 0: whole frame */
+	__u8 ttl;		/* outer TTL / hop limit; 0: XM_TTL_DEFAULT */
+	__u8 hwid;		/* ERSPAN III hardware id */
 	__u32 ifindex;		/* TX device; 0 = the daemon's --tx-dev */
 	__u8 remote[16];
 	__u8 local[16];
@@ -126,8 +142,17 @@ struct xm_meta {
 	__u32 rule_id;
 	__u32 flow_hash;
 	__u32 magic;
-	__u32 pad;
+	__u32 orig_len;		/* frame length before XDP cut it to fit a
+				 * UMEM frame; 0 when it was not cut */
 };
+
+/*
+ * Bytes of frame data an AF_XDP socket takes per UMEM frame: the 4 KiB
+ * frame less the kernel's XDP_PACKET_HEADROOM (256).  Longer matched
+ * frames (jumbo MTU in generic XDP mode) are cut to this before the
+ * redirect, instead of being dropped by the socket.
+ */
+#define XM_XSK_DATA_MAX (4096 - 256)
 
 /* ---- counters ------------------------------------------------------ */
 
@@ -139,6 +164,9 @@ struct xm_meta {
  * malformed counts frames whose headers were cut short or inconsistent;
  * they are classified on what did parse (a match-all rule still takes
  * them) and are included in the identity above.
+ * neigh_passed is a subset of not_matched: ARP and ICMPv6 router/
+ * neighbour discovery passed to the stack unclassified because the
+ * program was loaded with pass_neigh set (TX device = RX device).
  */
 struct xm_dev_stats {
 	__u64 rx;
@@ -151,6 +179,7 @@ struct xm_dev_stats {
 	__u64 to_xsk;
 	__u64 xsk_missing;	/* matched, no socket on the queue: passed */
 	__u64 meta_fail;	/* matched, no room for metadata: passed */
+	__u64 neigh_passed;	/* not classified: ARP / ND (pass_neigh) */
 };
 
 /* Per-CPU, indexed by rule id. */
@@ -171,8 +200,11 @@ struct xm_coll_stats {
 	__u64 drop_no_neigh;	/* next hop not resolved yet */
 	__u64 drop_tx_full;	/* TX ring full */
 	__u64 drop_no_frame;	/* no free UMEM frame for an extra copy */
-	__u64 drop_too_big;	/* encapsulated copy larger than the frame */
 	__u64 drop_no_collector; /* collector deleted while in flight */
+	/* Sent, but cut short (included in sent): to the collector's
+	 * snaplen, or to fit the TX device MTU / a UMEM frame. */
+	__u64 truncated_snap;
+	__u64 truncated_mtu;
 };
 
 /* One row per worker in the mmapable worker_stats array. */
@@ -183,6 +215,13 @@ struct xm_worker_stats {
 	__u64 tx_completed;
 	__u64 fill_short;	/* fill ring had no room for a recycled frame */
 	__u64 wakeups;		/* sendto/poll syscalls */
+	/* The socket's XDP_STATISTICS, copied by the control thread:
+	 * frames the kernel could not hand to us. */
+	__u64 xsk_rx_dropped;	/* e.g. larger than a UMEM frame */
+	__u64 xsk_rx_ring_full;	/* RX ring full: we were too slow */
+	__u64 xsk_fill_empty;	/* fill ring empty when a frame came */
+	__u64 xsk_rx_invalid;
+	__u64 xsk_tx_invalid;
 };
 
 /*

@@ -15,6 +15,14 @@
 #include "xm_parse.h"
 #include "xm_classify.h"
 
+/*
+ * Set by the daemon before load when it transmits on its RX device.  The
+ * collectors' ARP and neighbour discovery replies then arrive here, and a
+ * match-all rule would take them from the kernel, whose neighbour table
+ * the datapath resolves its next hops from: so they are never classified.
+ */
+const volatile __u32 pass_neigh = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * XM_MAX_RULES);
@@ -138,7 +146,8 @@ static __always_inline void xm_count_rule(__u32 id, __u64 bytes)
 
 /* Put the metadata in front of the frame.  Returns 0 or -1 (no room). */
 static __always_inline int xm_write_meta(struct xdp_md *ctx,
-					 const struct xm_rule *r, __u32 hash)
+					 const struct xm_rule *r, __u32 hash,
+					 __u32 orig_len)
 {
 	struct xm_meta *m;
 	void *data;
@@ -153,8 +162,22 @@ static __always_inline int xm_write_meta(struct xdp_md *ctx,
 	m->rule_id = r->id;
 	m->flow_hash = hash;
 	m->magic = XM_META_MAGIC;
-	m->pad = 0;
+	m->orig_len = orig_len;
 	return 0;
+}
+
+/*
+ * A matched frame longer than a UMEM frame takes (only possible in
+ * generic XDP mode with a jumbo MTU) would be dropped by the socket: it
+ * is cut to fit after its metadata records the original length, so the
+ * copy goes out truncated and counted.  Only when a socket is bound: a
+ * frame that will be passed to the stack is never changed.
+ */
+static __always_inline int xm_needs_cut(struct xdp_md *ctx, __u64 len)
+{
+	__u32 q = ctx->rx_queue_index;
+
+	return len > XM_XSK_DATA_MAX && bpf_map_lookup_elem(&xsks, &q) != NULL;
 }
 
 SEC("xdp")
@@ -167,6 +190,7 @@ int xm_xdp_mirror(struct xdp_md *ctx)
 	struct xm_dev_stats *st;
 	const struct xm_rule *r;
 	__u32 key = 0, slot;
+	__u32 orig_len;
 	__s32 found;
 	long ret;
 
@@ -180,6 +204,13 @@ int xm_xdp_mirror(struct xdp_md *ctx)
 	if (f.malformed)
 		st->malformed++;
 
+	if (pass_neigh && xm_flow_is_neigh(&f)) {
+		st->not_matched++;
+		st->neigh_passed++;
+		st->passed++;
+		return XDP_PASS;
+	}
+
 	found = xm_classify(&f);
 	slot = (__u32)found;
 	r = found >= 0 ? bpf_map_lookup_elem(&rules, &slot) : NULL;
@@ -192,11 +223,16 @@ int xm_xdp_mirror(struct xdp_md *ctx)
 	st->matched_bytes += len;
 	xm_count_rule(r->id, len);
 
-	if (xm_write_meta(ctx, r, xm_flow_hash(&f))) {
+	orig_len = xm_needs_cut(ctx, len) ? (__u32)len : 0;
+	if (xm_write_meta(ctx, r, xm_flow_hash(&f), orig_len)) {
 		st->meta_fail++;
 		st->passed++;
 		return XDP_PASS;
 	}
+	/* Should the cut fail, the socket drops the frame and its
+	 * XDP_STATISTICS (worker xsk_rx_dropped) count it. */
+	if (orig_len)
+		bpf_xdp_adjust_tail(ctx, (int)(XM_XSK_DATA_MAX - len));
 	ret = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 	if (ret == XDP_REDIRECT) {
 		st->to_xsk++;

@@ -56,10 +56,14 @@ mkmap() { # name type value entries [flags]
 		name "$1" ${5:+flags $5}
 }
 
+# Struct sizes, in the order sizes() prints them.
+SZ=()
+
 setup() {
 	local s
 	s=($(sizes)) || return 1
 	[ ${#s[@]} -eq 8 ] || return 1
+	SZ=("${s[@]}")
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || return 1
 	mkdir -p "$PIN" || return 1
 	mkmap rules array "${s[0]}" 2048 &&
@@ -98,6 +102,21 @@ snapshot() {
 	bpftool map dump pinned "$PIN/ctl"
 	bpftool map dump pinned "$PIN/collectors" | md5sum
 	bpftool map dump pinned "$PIN/rules" | md5sum
+}
+
+# u64s SIZE V...: the values as little-endian __u64 bytes for bpftool,
+# zero-filled to SIZE bytes (a counter struct of the current header).
+u64s() {
+	local size=$1 n=0 v b out=""
+	shift
+	for v; do
+		for b in 0 1 2 3 4 5 6 7; do
+			out="$out $(((v >> (8 * b)) & 255))"
+		done
+		n=$((n + 8))
+	done
+	for ((; n < size; n++)); do out="$out 0"; done
+	echo $out
 }
 
 # ctl word N (0 rules_sel, 1 rule_gen, 2 coll_gen) as a number.
@@ -153,7 +172,9 @@ echo "$out" | grep -qF "mirrorctl: no appliance running on 'nosuch$$' (start one
 	ERRS="$ERRS [missing dev: '$out']"
 # Without -d, only checkable when ours is the only appliance pinned.
 if [ "$(ls "$PINROOT")" = "$DEV" ]; then
-	"$MC" rule show > /dev/null 2>&1 || ERRS="$ERRS [auto-select failed]"
+	# Another run of this suite may pin its device meanwhile.
+	"$MC" rule show > /dev/null 2>&1 || [ "$(ls "$PINROOT")" != "$DEV" ] ||
+		ERRS="$ERRS [auto-select failed]"
 	mkdir "$PINROOT/xmtestb$$"
 	out=$("$MC" rule show 2>&1)
 	[ $? -eq 1 ] || ERRS="$ERRS [two devs: exit not 1]"
@@ -183,15 +204,9 @@ expect_err "$C" "collector add: collector 'c1' already exists" $C add c1 remote 
 expect_err "$C" "collector add: bad name 'a/b'" $C add a/b remote 192.0.2.5
 expect_err "$C" "collector add: name 'abcdefghijabcdefghijabcdefghijabc' too long (max 31 characters)" \
 	$C add abcdefghijabcdefghijabcdefghijabc remote 192.0.2.5
-for e in geneve gre erspan2 erspan3; do
-	expect_err "$C" "collector add: encap '$e' not yet supported" $C add c3 remote 192.0.2.5 encap $e
-done
-expect_err "$C" "collector add: unknown encap 'foo'" $C add c3 remote 192.0.2.5 encap foo
-expect_err "$C" "collector add: IPv6 remote '2001:db8::1' not yet supported" $C add c3 remote 2001:db8::1
-expect_err "$C" "collector add: IPv6 local '2001:db8::2' not yet supported" $C add c3 remote 192.0.2.5 local 2001:db8::2
-for k in session key dscp ttl; do
-	expect_err "$C" "collector add: '$k' not yet supported" $C add c3 remote 192.0.2.5 $k 1
-done
+expect_err "$C" "collector add: unknown encap 'foo' (use vxlan, geneve, gre, erspan2 or erspan3)" \
+	$C add c3 remote 192.0.2.5 encap foo
+expect_err "$C" "collector add: unknown encap 'erspan'" $C add c3 remote 192.0.2.5 encap erspan
 expect_err "$C" "collector add: 'remote' is required" $C add c3 vni 5
 expect_err "$C" "collector add: bad address '192.0.2' for 'remote'" $C add c3 remote 192.0.2
 expect_err "$C" "collector add: unknown keyword 'remot'" $C add c3 remot 192.0.2.5
@@ -200,8 +215,173 @@ expect_err "$C" "collector add: dport '0' out of range 1-65535" $C add c3 remote
 expect_err "$C" "collector add: unknown device 'nosuch$$'" $C add c3 remote 192.0.2.5 dev nosuch$$
 expect_err "$C" "collector add: 'vni' needs a value" $C add c3 remote 192.0.2.5 vni
 expect_err "$C" "collector add: 'vni' given twice" $C add c3 remote 192.0.2.5 vni 1 vni 2
+expect_err "$C" "collector add: 'encap' given twice" $C add c3 remote 192.0.2.5 encap gre encap gre
+expect_err "$C" "collector add: 'snaplen' needs a value" $C add c3 remote 192.0.2.5 snaplen
 expect_err "$C" "collector del: unknown collector 'nope'" $C del nope
 group_done cli_collector_errors
+
+# Ranges of the new keywords; every value is checked whatever the encap.
+R4=192.0.2.5
+expect_err "$C" "collector add: bad value 'x' for 'vni'" $C add c3 remote $R4 vni x
+expect_err "$C" "collector add: dport '65536' out of range 1-65535" $C add c3 remote $R4 dport 65536
+expect_err "$C" "collector add: dport '0' out of range 1-65535" $C add c3 remote $R4 encap geneve dport 0
+expect_err "$C" "collector add: key '4294967296' out of range 0-4294967295" $C add c3 remote $R4 encap gre key 4294967296
+expect_err "$C" "collector add: bad value '-1' for 'key'" $C add c3 remote $R4 encap gre key -1
+expect_err "$C" "collector add: bad value 'yes' for 'seq' (use on or off)" $C add c3 remote $R4 encap gre seq yes
+expect_err "$C" "collector add: 'seq' needs a value" $C add c3 remote $R4 encap gre seq
+expect_err "$C" "collector add: session '1024' out of range 0-1023" $C add c3 remote $R4 encap erspan2 session 1024
+expect_err "$C" "collector add: bad value '0x5' for 'session'" $C add c3 remote $R4 encap erspan3 session 0x5
+expect_err "$C" "collector add: hwid '64' out of range 0-63" $C add c3 remote $R4 encap erspan3 hwid 64
+expect_err "$C" "collector add: dscp '64' out of range 0-63" $C add c3 remote $R4 dscp 64
+expect_err "$C" "collector add: ttl '0' out of range 1-255" $C add c3 remote $R4 ttl 0
+expect_err "$C" "collector add: ttl '256' out of range 1-255" $C add c3 remote $R4 encap gre ttl 256
+expect_err "$C" "collector add: snaplen '63' out of range 64-65535 (0: whole frame)" $C add c3 remote $R4 snaplen 63
+expect_err "$C" "collector add: snaplen '1' out of range 64-65535 (0: whole frame)" $C add c3 remote $R4 snaplen 1
+expect_err "$C" "collector add: snaplen '65536' out of range 0-65535" $C add c3 remote $R4 snaplen 65536
+expect_err "$C" "collector add: 'session' given twice" $C add c3 remote $R4 encap erspan2 session 1 session 1
+expect_err "$C" "collector add: unknown keyword 'sesion'" $C add c3 remote $R4 encap erspan2 sesion 1
+group_done cli_collector_ranges
+
+# An option of another encap names itself and the encap, wherever encap
+# is on the line; the default encap is vxlan.
+na() { # keyword encap ARGS...
+	local kw=$1 e=$2
+	shift 2
+	expect_err "$C" "collector add: '$kw' does not apply to encap $e" $C add c3 remote $R4 "$@"
+}
+na key vxlan key 1
+na seq vxlan seq on
+na session vxlan session 1
+na hwid vxlan hwid 1
+na key geneve key 1 encap geneve
+na session geneve encap geneve session 3
+na hwid geneve hwid 1 encap geneve
+na vni gre encap gre vni 5
+na dport gre dport 4789 encap gre
+na session gre encap gre session 1
+na hwid gre encap gre hwid 1
+na vni erspan2 vni 5 encap erspan2
+na dport erspan2 encap erspan2 dport 4789
+na key erspan2 encap erspan2 key 1
+na seq erspan2 encap erspan2 seq on
+na hwid erspan2 hwid 1 encap erspan2
+na vni erspan3 encap erspan3 vni 1
+na dport erspan3 dport 1 encap erspan3
+na key erspan3 key 7 encap erspan3
+na seq erspan3 encap erspan3 seq off
+# The first misplaced keyword of the line is the one named.
+na dport erspan3 dport 1 key 7 encap erspan3
+group_done cli_collector_not_applicable
+
+# Addresses: either family, local of remote's, never an address no
+# tunnel can end at.
+expect_err "$C" "collector add: local '2001:db8::2' is IPv6 but remote '192.0.2.5' is IPv4" \
+	$C add c3 remote $R4 local 2001:db8::2
+expect_err "$C" "collector add: local '192.0.2.9' is IPv4 but remote '2001:db8::1' is IPv6" \
+	$C add c3 local 192.0.2.9 remote 2001:db8::1 encap gre
+expect_err "$C" "collector add: bad address '2001:db8::g' for 'remote'" $C add c3 remote 2001:db8::g
+expect_err "$C" "collector add: bad address '192.0.2.1/32' for 'local'" $C add c3 remote $R4 local 192.0.2.1/32
+expect_err "$C" "collector add: remote '0.0.0.0' is unspecified" $C add c3 remote 0.0.0.0
+expect_err "$C" "collector add: remote '::' is unspecified" $C add c3 remote ::
+expect_err "$C" "collector add: remote '224.0.0.1' is multicast" $C add c3 remote 224.0.0.1
+expect_err "$C" "collector add: remote '239.255.255.255' is multicast" $C add c3 remote 239.255.255.255
+expect_err "$C" "collector add: remote 'ff02::1' is multicast" $C add c3 remote ff02::1 encap geneve
+expect_err "$C" "collector add: remote '255.255.255.255' is the broadcast address" $C add c3 remote 255.255.255.255
+expect_err "$C" "collector add: remote '::ffff:192.0.2.1' is IPv4-mapped (give the IPv4 address)" \
+	$C add c3 remote ::ffff:192.0.2.1
+expect_err "$C" "collector add: local 'ff05::2' is multicast" $C add c3 remote 2001:db8::1 local ff05::2
+expect_err "$C" "collector add: local '0.0.0.0' is unspecified" $C add c3 remote $R4 local 0.0.0.0
+group_done cli_collector_addresses
+
+# ---- every encap, both families: show, -j, round trip through -batch ------
+
+ERRS=""
+E4=192.0.2
+E6=2001:db8:
+while read -r line; do
+	# shellcheck disable=SC2086
+	mc collector add $line || ERRS="$ERRS [add $line]"
+done <<EOF
+e_vx4 remote $E4.10
+e_vx6 remote $E6:10 local $E6:1 encap vxlan vni 16777215 dport 1 dscp 63 ttl 255 snaplen 65535
+e_gnv4 remote $E4.11 encap geneve
+e_gnv6 vni 9 dport 65535 ttl 1 snaplen 64 remote $E6:11 encap geneve
+e_gre4 remote $E4.12 encap gre
+e_gre4k remote $E4.13 local $E4.1 encap gre key 4294967295 seq on dscp 10
+e_gre6 remote $E6:12 encap gre key 0 seq off ttl 64 snaplen 0 dscp 0
+e_gre6s seq on encap gre remote $E6:13
+e_es2_4 remote $E4.14 encap erspan2
+e_es2_6 remote $E6:14 encap erspan2 session 1023 dscp 46 dev lo
+e_es3_4 session 5 hwid 63 snaplen 128 remote $E4.15 encap erspan3
+e_es3_6 remote $E6:15 local $E6:2 encap erspan3
+EOF
+want="collector add c1 remote 192.0.2.1 encap vxlan vni 0 dport 4789  # id 0
+collector add c2 remote 192.0.2.2 local 192.0.2.9 encap vxlan vni 77 dport 8472 dev lo  # id 1
+collector add e_vx4 remote $E4.10 encap vxlan vni 0 dport 4789  # id 2
+collector add e_vx6 remote $E6:10 local $E6:1 encap vxlan vni 16777215 dport 1 dscp 63 ttl 255 snaplen 65535  # id 3
+collector add e_gnv4 remote $E4.11 encap geneve vni 0 dport 6081  # id 4
+collector add e_gnv6 remote $E6:11 encap geneve vni 9 dport 65535 ttl 1 snaplen 64  # id 5
+collector add e_gre4 remote $E4.12 encap gre  # id 6
+collector add e_gre4k remote $E4.13 local $E4.1 encap gre key 4294967295 seq on dscp 10  # id 7
+collector add e_gre6 remote $E6:12 encap gre key 0  # id 8
+collector add e_gre6s remote $E6:13 encap gre seq on  # id 9
+collector add e_es2_4 remote $E4.14 encap erspan2 session 0  # id 10
+collector add e_es2_6 remote $E6:14 encap erspan2 session 1023 dscp 46 dev lo  # id 11
+collector add e_es3_4 remote $E4.15 encap erspan3 session 5 hwid 63 snaplen 128  # id 12
+collector add e_es3_6 remote $E6:15 local $E6:2 encap erspan3 session 0 hwid 0  # id 13"
+got=$(mc collector show)
+[ "$got" = "$want" ] || ERRS="$ERRS [show: $(diff <(echo "$want") <(echo "$got") | tr '\n' ' ')]"
+mc -j collector show > "$TMP/coll.json"
+$PY - "$TMP/coll.json" <<'PYEOF' 2> "$TMP/err" || ERRS="$ERRS [-j: $(tail -1 "$TMP/err")]"
+import json, sys
+c = {x["name"]: x for x in json.load(open(sys.argv[1]))}
+base = {"id", "name", "family", "encap", "remote", "dscp", "ttl", "snaplen"}
+only = {"vxlan": {"vni", "dport"}, "geneve": {"vni", "dport"}, "gre": {"seq"},
+        "erspan2": {"session"}, "erspan3": {"session", "hwid"}}
+for n, x in c.items():
+    extra = set(x) - base - only[x["encap"]]
+    assert extra <= {"local", "key", "ifindex", "dev"}, (n, extra)
+    assert only[x["encap"]] <= set(x), (n, x)
+v = c["e_vx6"]
+assert (v["family"], v["local"], v["vni"], v["dport"], v["dscp"], v["ttl"], v["snaplen"]) == \
+    (6, "2001:db8::1", 16777215, 1, 63, 255, 65535), v
+g = c["e_gnv4"]
+assert (g["vni"], g["dport"], g["ttl"], g["snaplen"], g["family"]) == (0, 6081, 64, 0, 4), g
+g = c["e_gre4k"]
+assert (g["key"], g["seq"], g["dscp"], g["local"]) == (4294967295, True, 10, "192.0.2.1"), g
+g = c["e_gre4"]
+assert "key" not in g and g["seq"] is False, g
+assert c["e_gre6"]["key"] == 0 and c["e_gre6"]["ttl"] == 64, c["e_gre6"]
+e = c["e_es2_6"]
+assert (e["session"], e["dscp"], e["dev"], e["remote"]) == (1023, 46, "lo", "2001:db8::14"), e
+e = c["e_es3_4"]
+assert (e["session"], e["hwid"], e["snaplen"]) == (5, 63, 128), e
+assert c["e_es3_6"]["hwid"] == 0 and c["e_es3_6"]["local"] == "2001:db8::2", c["e_es3_6"]
+PYEOF
+group_done cli_collector_encaps
+
+ERRS=""
+mc collector show > "$TMP/colls"
+mc -j collector show > "$TMP/colls.json"
+names=$($PY -c 'import json,sys; print(*[c["name"] for c in json.load(open(sys.argv[1]))])' "$TMP/colls.json")
+for n in $names; do
+	echo "collector del $n"
+done > "$TMP/colls.del"
+"$MC" -d "$DEV" -batch "$TMP/colls.del" || ERRS="$ERRS [delete all failed]"
+[ -z "$(mc collector show)" ] || ERRS="$ERRS [not empty after deleting]"
+"$MC" -d "$DEV" -batch "$TMP/colls" || ERRS="$ERRS [batch of show output failed]"
+mc collector show > "$TMP/colls2"
+cmp -s "$TMP/colls" "$TMP/colls2" ||
+	ERRS="$ERRS [show differs: $(diff "$TMP/colls" "$TMP/colls2" | tr '\n' ' ')]"
+mc -j collector show > "$TMP/colls2.json"
+cmp -s "$TMP/colls.json" "$TMP/colls2.json" || ERRS="$ERRS [-j differs]"
+# Back to c1 and c2 only for what follows.
+for n in $names; do
+	case $n in e_*) echo "collector del $n" ;; esac
+done > "$TMP/colls.del"
+"$MC" -d "$DEV" -batch "$TMP/colls.del" || ERRS="$ERRS [delete e_* failed]"
+[ "$(mc collector show | wc -l)" = 2 ] || ERRS="$ERRS [not back to two collectors]"
+group_done cli_collector_encaps_roundtrip
 
 # ---- rules ------------------------------------------------------------------
 
@@ -350,16 +530,18 @@ mc -j rule show | $PY -c 'import json,sys; [print("rule del", r["id"]) for r in 
 ERRS=""
 ncpu=$(bpftool -j map lookup pinned "$PIN/dev_stats" key 0 0 0 0 | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["values"]))')
 # bpftool writes the same value to every CPU of a per-CPU map.
-bpftool map update pinned "$PIN/dev_stats" key 0 0 0 0 value $(printf '3 0 0 0 0 0 0 0 %.0s' {1..10})
+bpftool map update pinned "$PIN/dev_stats" key 0 0 0 0 value $(u64s ${SZ[3]} $(printf '3 %.0s' $(seq $((SZ[3] / 8)))))
 # Counters left by an earlier rule with id 1 must not show on the new one.
-bpftool map update pinned "$PIN/rule_stats" key 1 0 0 0 value $(printf '9 0 0 0 0 0 0 0 %.0s' {1..2})
+bpftool map update pinned "$PIN/rule_stats" key 1 0 0 0 value $(u64s ${SZ[4]} 9 9)
 mc rule add collector c1 || ERRS="$ERRS [rule add]"
 # dpinfo: pid 0, ifindex 1, tx 1, queues 2, zerocopy 0, ready 1.
 bpftool map update pinned "$PIN/dpinfo" key 0 0 0 0 value 0 0 0 0 1 0 0 0 1 0 0 0 2 0 0 0 0 0 0 0 1 0 0 0
-# coll_stats rows of workers 0 and 1 for collector 0 (c1): sent 5 and 6.
-bpftool map update pinned "$PIN/coll_stats" key 0 0 0 0 value 5 0 0 0 0 0 0 0 $(printf '0 %.0s' {1..48})
-bpftool map update pinned "$PIN/coll_stats" key 64 0 0 0 value 6 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0 $(printf '0 %.0s' {1..32})
-bpftool map update pinned "$PIN/worker_stats" key 1 0 0 0 value 4 0 0 0 0 0 0 0 $(printf '0 %.0s' {1..40})
+# coll_stats rows of workers 0 and 1 for collector 0 (c1): sent 5 and 6,
+# of which truncated to the snaplen 1 + 2 and to the MTU 3; 2 dropped.
+bpftool map update pinned "$PIN/coll_stats" key 0 0 0 0 value $(u64s ${SZ[5]} 5 0 0 0 0 0 1 0)
+bpftool map update pinned "$PIN/coll_stats" key 64 0 0 0 value $(u64s ${SZ[5]} 6 0 2 0 0 0 2 3)
+# Worker 1: rx 4, then the socket's XDP_STATISTICS 7 8 9 10 11.
+bpftool map update pinned "$PIN/worker_stats" key 1 0 0 0 value $(u64s ${SZ[6]} 4 0 0 0 0 0 7 8 9 10 11)
 mc stats -j > "$TMP/stats.json" || ERRS="$ERRS [stats -j failed]"
 $PY -m json.tool "$TMP/stats.json" > /dev/null || ERRS="$ERRS [stats -j is not JSON]"
 $PY - "$TMP/stats.json" "$DEV" "$ncpu" <<'EOF' 2> "$TMP/err" || ERRS="$ERRS [stats values: $(tail -1 "$TMP/err")]"
@@ -369,20 +551,34 @@ ncpu = int(sys.argv[3])
 assert s["dev"] == sys.argv[2], s["dev"]
 d = s["device"]
 assert list(d) == ["rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
-                   "passed", "malformed", "to_xsk", "xsk_missing", "meta_fail"], list(d)
+                   "passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
+                   "neigh_passed"], list(d)
 assert all(v == 3 * ncpu for v in d.values()), d
 assert s["rules"] == [{"id": 1, "packets": 0, "bytes": 0}], s["rules"]
 c = s["collectors"]
 assert [x["name"] for x in c] == ["c1", "c2", "c9"], c
 assert c[0]["sent"] == 11 and c[0]["drop_no_neigh"] == 2 and c[0]["drop_no_collector"] == 0, c[0]
-assert set(c[0]) == {"id", "name", "sent", "sent_bytes", "drop_no_neigh", "drop_tx_full",
-                     "drop_no_frame", "drop_too_big", "drop_no_collector"}, c[0]
+assert list(c[0]) == ["id", "name", "sent", "sent_bytes", "drop_no_neigh", "drop_tx_full",
+                      "drop_no_frame", "drop_no_collector",
+                      "truncated_snap", "truncated_mtu"], list(c[0])
+assert c[0]["truncated_snap"] == 3 and c[0]["truncated_mtu"] == 3, c[0]
 w = s["workers"]
 assert [x["id"] for x in w] == [0, 1] and w[1]["rx"] == 4 and w[0]["rx"] == 0, w
+assert list(w[1]) == ["id", "rx", "rx_bytes", "bad_meta", "tx_completed", "fill_short",
+                      "wakeups", "xsk_rx_dropped", "xsk_rx_ring_full", "xsk_fill_empty",
+                      "xsk_rx_invalid", "xsk_tx_invalid"], list(w[1])
+assert [w[1][k] for k in list(w[1])[7:]] == [7, 8, 9, 10, 11], w[1]
+assert all(v == 0 for k, v in w[0].items() if k != "id"), w[0]
 EOF
 mc stats > "$TMP/stats.txt" || ERRS="$ERRS [stats failed]"
 grep -qE '^  rx +'$((3 * ncpu))'$' "$TMP/stats.txt" || ERRS="$ERRS [stats text: no rx line]"
-grep -qE '^  0:c1 +11 ' "$TMP/stats.txt" || ERRS="$ERRS [stats text: no c1 row]"
+grep -qE '^  0:c1 +11 +0 +2( +0){3} +3 +3$' "$TMP/stats.txt" || ERRS="$ERRS [stats text: no c1 row]"
+grep -qF "collectors (copies = sent + drop_*; truncated_* are part of sent)" "$TMP/stats.txt" ||
+	ERRS="$ERRS [stats text: no collector identity]"
+grep -qE '^  id +xsk_rx_dropped +xsk_rx_ring_full +xsk_fill_empty +xsk_rx_invalid +xsk_tx_invalid$' "$TMP/stats.txt" ||
+	ERRS="$ERRS [stats text: no socket table head]"
+grep -qE '^  1 +7 +8 +9 +10 +11$' "$TMP/stats.txt" || ERRS="$ERRS [stats text: no socket row of worker 1]"
+grep -qE '^  1 +4( +0){5}$' "$TMP/stats.txt" || ERRS="$ERRS [stats text: no worker 1 row]"
 "$MC" -j -d "$DEV" status | $PY -c '
 import json, sys
 s = json.load(sys.stdin)

@@ -36,18 +36,23 @@ def lookup(m, key):
     return bytes(int(x, 16) for x in out["value"])
 if cmd == "setup":
     remote, vni = sys.argv[3], int(sys.argv[4])
-    # struct xm_collector: name, family, encap, flags, pad, vni, dport, pad2, ifindex, remote, local
-    update("collectors", 0, struct.pack("<32sBBBBIHHI16s16s", b"col0", 4, 0, 0, 0, vni,
-                                        4789, 0, 0, socket.inet_aton(remote) + bytes(12), bytes(16)))
+    # struct xm_collector: name, family, encap, flags, dscp, vni, key, dport,
+    # session, snaplen, ttl, hwid, ifindex, remote, local
+    update("collectors", 0, struct.pack("<32sBBBBIIHHHBBI16s16s", b"col0", 4, 0, 0, 0, vni,
+                                        0, 4789, 0, 0, 0, 0, 0,
+                                        socket.inet_aton(remote) + bytes(12), bytes(16)))
     # struct xm_rule: id 1, prio 100, no fields (match all), coll_mask bit 0
     update("rules", 0, struct.pack("<IIIBBBBHHHHHH64s4xQ", 1, 100, 0, 0, 0, 0, 0,
                                    0, 0, 0, 0, 0, 0, bytes(64), 1))
     sel, rgen, cgen, _ = struct.unpack("<IIII", lookup("ctl", 0))
     update("ctl", 0, struct.pack("<IIII", 2, rgen + 1, cgen + 1, 0))   # XM_SEL_MAKE(0, 1)
 elif cmd == "stats":
-    cs = struct.unpack("<7Q", lookup("coll_stats", 0))
-    ws = struct.unpack("<6Q", lookup("worker_stats", 0))
-    print("sent=%d bytes=%d drops=%d rx=%d bad_meta=%d" % (cs[0], cs[1], sum(cs[2:]), ws[0], ws[2]))
+    b = lookup("coll_stats", 0)
+    cs = struct.unpack("<%dQ" % (len(b) // 8), b)
+    b = lookup("worker_stats", 0)
+    ws = struct.unpack("<%dQ" % (len(b) // 8), b)
+    # coll_stats: sent, sent_bytes, drop_*..., truncated_snap, truncated_mtu
+    print("sent=%d bytes=%d drops=%d rx=%d bad_meta=%d" % (cs[0], cs[1], sum(cs[2:-2]), ws[0], ws[2]))
 PYEOF
 }
 

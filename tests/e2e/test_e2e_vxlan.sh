@@ -57,10 +57,9 @@ check_eq e2e_rule_counts "$(stat "' '.join(str(r['packets']) for r in sorted(d['
 check_eq e2e_coll_sent "$sent" "$matched"
 check_eq e2e_coll_drops "$(stat "sum(v for c in d['collectors'] for k,v in c.items() if k.startswith('drop_'))")" 0
 
-"$PY" "$XM_TESTS/lib/vxcheck.py" --manifest "$tmp/manifest.json" --pcap "$tmp/col.pcap" \
-	--src-ip "$DUT_IP" --dst-ip "$COL_IP" \
-	--src-mac "$(xm_mac "$NS_DUT" "$DEV_DB")" --dst-mac "$(xm_mac "$NS_COL" "$DEV_CB")" \
-	--vni 42 --prefix e2e || xm_fail_count=$((xm_fail_count + 1))
+"$PY" "$XM_TESTS/lib/encapcheck.py" check --manifest "$tmp/manifest.json" --pcap "$tmp/col.pcap" \
+	--collector "name=c1,encap=vxlan,rules=0+1+2,vni=42,src=$DUT_IP,dst=$COL_IP,smac=$(xm_mac "$NS_DUT" "$DEV_DB"),dmac=$(xm_mac "$NS_COL" "$DEV_CB")" \
+	--prefix e2e || xm_fail_count=$((xm_fail_count + 1))
 
 # An independent decoder: tshark must see VNI 42 and a good outer IPv4
 # checksum on every captured frame.

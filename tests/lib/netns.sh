@@ -81,3 +81,76 @@ xm_wait() {
 }
 
 xm_mac() { in_ns "$1" cat "/sys/class/net/$2/address"; }
+
+# ---- IPv6 on the dut-col link, and a collector behind a router ------
+
+DUT_IP6=fd00:$XM_O:2::1
+COL_IP6=fd00:$XM_O:2::2
+
+# Enable IPv6 on dB and cB (xm_topo_up leaves it off) with static
+# addresses: no RA, autoconf, router solicitation or DAD, so addresses are
+# usable at once and the link carries only neighbour discovery, MLD and
+# what the test sends.  The link-local address stays: the kernel sources
+# a neighbour solicitation that no packet triggered (ip neigh ... use,
+# the daemon's way) from it, and sends none without it.
+xm_v6_if() {
+	local ns=$1 dev=$2 k
+	for k in accept_ra=0 autoconf=0 router_solicitations=0 \
+		accept_dad=0 dad_transmits=0; do
+		in_ns "$ns" sysctl -qw "net.ipv6.conf.$dev.$k" || return 1
+	done
+	in_ns "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=0"
+}
+
+# xm_addr NS DEV ADDR/LEN...: add addresses (IPv6 ones without DAD, so
+# they are usable at once).
+xm_addr() {
+	local ns=$1 dev=$2 a
+	shift 2
+	for a in "$@"; do
+		case $a in
+		*:*) in_ns "$ns" ip -6 addr add "$a" dev "$dev" nodad || return 1 ;;
+		*) in_ns "$ns" ip addr add "$a" dev "$dev" || return 1 ;;
+		esac
+	done
+}
+
+xm_topo_ipv6() {
+	xm_v6_if "$NS_DUT" "$DEV_DB" && xm_v6_if "$NS_COL" "$DEV_CB" &&
+		xm_addr "$NS_DUT" "$DEV_DB" "$DUT_IP6/64" &&
+		xm_addr "$NS_COL" "$DEV_CB" "$COL_IP6/64"
+}
+
+# A far collector, FAR_IP, in its own namespace behind the col namespace
+# acting as router:
+#   ns col: cR 10.$o.3.1/24 <-veth-> ns far: fR 10.$o.3.2/24
+# dut reaches 10.$o.3.0/24 via COL_IP (xm_far_route add|del).
+NS_FAR=xmfar$XM_SFX
+DEV_CR=cR$XM_SFX
+DEV_FR=fR$XM_SFX
+RTR_IP=10.$XM_O.3.1
+FAR_IP=10.$XM_O.3.2
+FAR_NET=10.$XM_O.3.0/24
+
+xm_far_route() {
+	in_ns "$NS_DUT" ip route "$1" "$FAR_NET" via "$COL_IP" dev "$DEV_DB"
+}
+
+xm_topo_far() {
+	ip netns add "$NS_FAR" || return 1
+	ip link add "$DEV_CR" netns "$NS_COL" type veth peer name "$DEV_FR" netns "$NS_FAR" || return 1
+	xm_quiet_if "$NS_COL" "$DEV_CR"; xm_quiet_if "$NS_FAR" "$DEV_FR"
+	in_ns "$NS_COL" ip link set "$DEV_CR" mtu 9000
+	in_ns "$NS_FAR" ip link set "$DEV_FR" mtu 9000
+	xm_addr "$NS_COL" "$DEV_CR" "$RTR_IP/24" && xm_addr "$NS_FAR" "$DEV_FR" "$FAR_IP/24" || return 1
+	in_ns "$NS_COL" ip link set "$DEV_CR" up && in_ns "$NS_FAR" ip link set "$DEV_FR" up &&
+		in_ns "$NS_FAR" ip link set lo up || return 1
+	in_ns "$NS_COL" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	in_ns "$NS_FAR" ip route add default via "$RTR_IP" || return 1
+	xm_far_route add
+}
+
+xm_far_down() {
+	ip netns del "$NS_FAR" 2>/dev/null
+	return 0
+}

@@ -30,9 +30,6 @@
 #include <linux/if_link.h>
 #include <xdp/xsk.h>
 
-/* include/xm_parse.h uses clang's "#pragma unroll", which gcc -Wall
- * rejects under -Werror.  Reported; silenced here until it is guarded. */
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #include "xm_types.h"
 #include "xm_parse.h"
 #include "xm_classify.h"
@@ -63,12 +60,16 @@ struct xt_ctx {
 	__u32 ntbl;
 	__u32 live;
 	__u32 rule_gen;
+	/* the loaded program's pass_neigh (rodata) */
+	bool pass_neigh;
 	/* counters this test predicts */
 	struct xm_dev_stats exp;
 	__u64 exp_pkts[XT_MAX_ID];
 	__u64 exp_bytes[XT_MAX_ID];
 	struct xm_tsuite suite;
 };
+
+static void xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel);
 
 /* ---- rules ------------------------------------------------------------ */
 
@@ -188,6 +189,7 @@ static int xt_publish(struct xt_ctx *x, struct xm_tgroup *g,
 static const char *const xt_stat_names[] = {
 	"rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
 	"passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
+	"neigh_passed",
 };
 
 _Static_assert(sizeof(xt_stat_names) / sizeof(xt_stat_names[0]) == XT_NSTATS,
@@ -274,6 +276,10 @@ static void xt_check_identities(struct xt_ctx *x, struct xm_tgroup *g)
 	XM_EXPECT(g, s.passed == s.not_matched + s.xsk_missing + s.meta_fail,
 		  "passed %llu != not_matched + xsk_missing + meta_fail",
 		  (unsigned long long)s.passed);
+	XM_EXPECT(g, s.neigh_passed <= s.not_matched,
+		  "neigh_passed %llu > not_matched %llu",
+		  (unsigned long long)s.neigh_passed,
+		  (unsigned long long)s.not_matched);
 	xt_check_dev(x, g, "identities");
 	for (id = 1; id < XT_MAX_ID; id++)
 		xt_check_rule_stats(x, g, "all rules", id);
@@ -339,14 +345,16 @@ static int xt_xsk_set(struct xt_ctx *x, bool on)
 	return 0;
 }
 
+/* neigh: passed unclassified as ARP/ND (id is then 0). */
 static void xt_count(struct xt_ctx *x, __u32 len, int mal, __u32 id,
-		     bool xsk, bool meta_room)
+		     bool xsk, bool meta_room, bool neigh)
 {
 	x->exp.rx++;
 	x->exp.rx_bytes += len;
 	x->exp.malformed += mal ? 1 : 0;
 	if (!id) {
 		x->exp.not_matched++;
+		x->exp.neigh_passed += neigh ? 1 : 0;
 		x->exp.passed++;
 		return;
 	}
@@ -367,7 +375,8 @@ static void xt_count(struct xt_ctx *x, __u32 len, int mal, __u32 id,
 
 /* Pass A: no socket; everything comes back as XDP_PASS, unchanged. */
 static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
-		      const __u8 *frame, __u32 len, int mal, __u32 id)
+		      const __u8 *frame, __u32 len, int mal, __u32 id,
+		      bool neigh)
 {
 	struct xt_run r;
 	int err;
@@ -379,7 +388,7 @@ static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		xm_tg_fail(g, "%s: test run: %s", name, strerror(-err));
 		return;
 	}
-	xt_count(x, len, mal, id, false, true);
+	xt_count(x, len, mal, id, false, true, neigh);
 	XM_EXPECT(g, r.retval == XDP_PASS, "%s: no socket: retval %u, want XDP_PASS",
 		  name, r.retval);
 	XM_EXPECT(g, r.meta_len == 0 && r.out_len == len &&
@@ -393,7 +402,7 @@ static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 /* Pass B: socket present; a match is redirected with xm_meta in front. */
 static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		      const __u8 *frame, __u32 len, int mal, int idx,
-		      __u32 hash)
+		      __u32 hash, bool neigh)
 {
 	const struct xm_rule *rule = idx >= 0 ? &x->tbl[idx] : NULL;
 	__u32 id = rule ? rule->id : 0;
@@ -410,7 +419,7 @@ static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		xm_tg_fail(g, "%s: socket run: %s", name, strerror(-err));
 		return;
 	}
-	xt_count(x, len, mal, id, true, true);
+	xt_count(x, len, mal, id, true, true, neigh);
 	if (!rule) {
 		XM_EXPECT(g, r.retval == XDP_PASS && r.meta_len == 0 &&
 			  r.out_len == len && !memcmp(r.out, frame, len),
@@ -433,8 +442,9 @@ static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		XM_EXPECT(g, m.flow_hash == hash,
 			  "%s: meta flow_hash 0x%08x, user space 0x%08x", name,
 			  m.flow_hash, hash);
-		XM_EXPECT(g, m.magic == XM_META_MAGIC && m.pad == 0,
-			  "%s: meta magic 0x%08x pad %u", name, m.magic, m.pad);
+		XM_EXPECT(g, m.magic == XM_META_MAGIC && m.orig_len == 0,
+			  "%s: meta magic 0x%08x orig_len %u", name, m.magic,
+			  m.orig_len);
 		XM_EXPECT(g, !memcmp(r.out + XT_META_LEN, frame, len),
 			  "%s: frame after meta changed", name);
 	}
@@ -444,14 +454,19 @@ static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 
 /*
  * Run one frame: user space decides, the test expectation must agree
- * (want_id 0 = no match, want_mal = counted malformed), then the kernel
- * must agree with both in passes A and B.
+ * (want_id 0 = no match, want_mal = counted malformed, neigh = the frame
+ * is ARP or ICMPv6 ND, -1 = not stated, only allowed while pass_neigh is
+ * off), then the kernel must agree with both in passes A and B.  With
+ * pass_neigh on, a neighbour frame is passed unclassified whatever the
+ * table says.
  */
-static void xt_frame(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
-		     const struct xm_fb *fb, __u32 want_id, int want_mal)
+static void xt_frame_nd(struct xt_ctx *x, struct xm_tgroup *g,
+			const char *name, const struct xm_fb *fb,
+			__u32 want_id, int want_mal, int neigh)
 {
 	struct xm_flow f;
 	struct xt_run r;
+	bool skip;
 	__u32 uid;
 	int idx, err;
 
@@ -468,6 +483,19 @@ static void xt_frame(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 	XM_EXPECT(g, !!f.malformed == !!want_mal,
 		  "%s: user-space malformed=%u, want %s", name, f.malformed,
 		  want_mal ? "set" : "0");
+	if (neigh < 0 && x->pass_neigh) {
+		xm_tg_fail(g, "%s: test bug: neighbour-ness not stated", name);
+		return;
+	}
+	if (neigh >= 0)
+		XM_EXPECT(g, xm_flow_is_neigh(&f) == neigh,
+			  "%s: xm_flow_is_neigh() is %d, want %d", name,
+			  xm_flow_is_neigh(&f), neigh);
+	skip = x->pass_neigh && neigh > 0;
+	if (skip) {
+		idx = -1;
+		uid = 0;
+	}
 
 	if (fb->len < 14) {
 		/* BPF_PROG_TEST_RUN refuses frames shorter than ETH_HLEN,
@@ -478,9 +506,15 @@ static void xt_frame(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 			  name, fb->len, err);
 		return;
 	}
-	xt_pass_a(x, g, name, fb->d, fb->len, f.malformed, uid);
+	xt_pass_a(x, g, name, fb->d, fb->len, f.malformed, uid, skip);
 	xt_pass_b(x, g, name, fb->d, fb->len, f.malformed, idx,
-		  xm_flow_hash(&f));
+		  xm_flow_hash(&f), skip);
+}
+
+static void xt_frame(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
+		     const struct xm_fb *fb, __u32 want_id, int want_mal)
+{
+	xt_frame_nd(x, g, name, fb, want_id, want_mal, -1);
 }
 
 /* ---- frame shorthands ------------------------------------------------- */
@@ -1386,6 +1420,221 @@ static void xt_group_padding_arp(struct xt_ctx *x)
 	xt_end(x, &g);
 }
 
+
+/* ---- neighbour resolution (pass_neigh) -------------------------------- */
+
+#define V6LL "fe80::1"
+#define V6SN "ff02::1:ff00:2"	/* solicited-node multicast */
+
+/* ARP request, behind the given VLAN tags (tpid 0: none). */
+static void xt_nd_arp_tags(struct xm_fb *fb, __u16 tpid1, __u16 tci1,
+			   __u16 tpid2, __u16 tci2)
+{
+	xm_fb_init(fb);
+	if (!tpid1) {
+		xt_arp(fb);
+		return;
+	}
+	xm_fb_eth(fb, tpid1);
+	if (tpid2) {
+		xm_fb_vlan(fb, tci1, tpid2);
+		xm_fb_vlan(fb, tci2, 0x0806);
+	} else {
+		xm_fb_vlan(fb, tci1, 0x0806);
+	}
+	xm_fb_bytes(fb, 28, 0x0a);
+}
+
+/* ICMPv6 message of the given type from a link-local address; ext: a
+ * destination options header (60) or a first fragment (44) in front,
+ * 0 for none; vid: an 802.1Q tag (0: untagged). */
+static void xt_nd_icmp6(struct xm_fb *fb, __u8 type, __u8 ext, __u16 vid)
+{
+	xm_fb_init(fb);
+	if (vid) {
+		xm_fb_eth(fb, 0x8100);
+		xm_fb_vlan(fb, vid, 0x86dd);
+	} else {
+		xm_fb_eth(fb, 0x86dd);
+	}
+	xm_fb_ipv6(fb, ext ? ext : 58, V6LL, V6SN);
+	if (ext == 60)
+		xm_fb_ip6_ext(fb, 60, 58, 8);
+	else if (ext == 44)
+		xm_fb_ip6_frag(fb, 58, 0, 1);
+	xm_fb_icmp(fb, type, 0);
+	xm_fb_bytes(fb, 16, 0x22);	/* target address */
+	xm_fb_finish(fb);
+}
+
+static void xt_nd_arp(struct xm_fb *fb) { xt_nd_arp_tags(fb, 0, 0, 0, 0); }
+static void xt_nd_arp_vlan(struct xm_fb *fb) { xt_nd_arp_tags(fb, 0x8100, 5, 0, 0); }
+static void xt_nd_arp_qinq(struct xm_fb *fb) { xt_nd_arp_tags(fb, 0x88a8, 300, 0x8100, 5); }
+static void xt_nd_rs(struct xm_fb *fb) { xt_nd_icmp6(fb, 133, 0, 0); }
+static void xt_nd_ra(struct xm_fb *fb) { xt_nd_icmp6(fb, 134, 0, 0); }
+static void xt_nd_ns(struct xm_fb *fb) { xt_nd_icmp6(fb, 135, 0, 0); }
+static void xt_nd_na_vlan(struct xm_fb *fb) { xt_nd_icmp6(fb, 136, 0, 5); }
+static void xt_nd_redirect(struct xm_fb *fb) { xt_nd_icmp6(fb, 137, 0, 0); }
+static void xt_nd_ns_dstopts(struct xm_fb *fb) { xt_nd_icmp6(fb, 135, 60, 0); }
+static void xt_nd_ns_frag(struct xm_fb *fb) { xt_nd_icmp6(fb, 135, 44, 0); }
+static void xt_nd_echo6(struct xm_fb *fb) { xt_nd_icmp6(fb, 128, 0, 0); }
+static void xt_nd_mld_done(struct xm_fb *fb) { xt_nd_icmp6(fb, 132, 0, 0); }
+static void xt_nd_renum(struct xm_fb *fb) { xt_nd_icmp6(fb, 138, 0, 0); }
+
+static void xt_nd_icmp4_135(struct xm_fb *fb)
+{
+	xt_v4(fb, 1, V4S, V4D);
+	xm_fb_icmp(fb, 135, 0);
+	xm_fb_finish(fb);
+}
+
+/* An NS whose ICMPv6 header is cut to 3 bytes: malformed at L4. */
+static void xt_nd_ns_cut(struct xm_fb *fb)
+{
+	xt_v6(fb, 58, V6LL, V6SN);
+	xm_fb_bytes(fb, 3, 135);
+	xm_fb_finish(fb);
+}
+
+static void xt_nd_udp(struct xm_fb *fb) { xt_v4_udp(fb, V4S, V4D, 1, 53); }
+
+struct xt_nd {
+	const char *name;
+	void (*build)(struct xm_fb *fb);
+	__u32 id;		/* rule the table picks when classified */
+	int mal;
+	int neigh;		/* ARP or ND: passed when pass_neigh is set */
+};
+
+/* Against xt_nd_table: rule 5 takes VLAN 5, rule 7 ICMPv6, 9 the rest. */
+static const struct xt_nd xt_nds[] = {
+	{ "arp", xt_nd_arp, 9, 0, 1 },
+	{ "arp vlan 5", xt_nd_arp_vlan, 5, 0, 1 },
+	{ "arp qinq 300/5", xt_nd_arp_qinq, 9, 0, 1 },
+	{ "ipv6 rs", xt_nd_rs, 7, 0, 1 },
+	{ "ipv6 ra", xt_nd_ra, 7, 0, 1 },
+	{ "ipv6 ns", xt_nd_ns, 7, 0, 1 },
+	{ "ipv6 na vlan 5", xt_nd_na_vlan, 5, 0, 1 },
+	{ "ipv6 redirect", xt_nd_redirect, 7, 0, 1 },
+	{ "ipv6 ns behind dstopts", xt_nd_ns_dstopts, 7, 0, 1 },
+	{ "ipv6 ns in a fragment", xt_nd_ns_frag, 7, 0, 0 },
+	{ "ipv6 ns header cut", xt_nd_ns_cut, 7, 1, 0 },
+	{ "icmpv6 echo", xt_nd_echo6, 7, 0, 0 },
+	{ "icmpv6 132", xt_nd_mld_done, 7, 0, 0 },
+	{ "icmpv6 138", xt_nd_renum, 7, 0, 0 },
+	{ "icmpv4 type 135", xt_nd_icmp4_135, 9, 0, 0 },
+	{ "udp", xt_nd_udp, 9, 0, 0 },
+};
+
+#define XT_NND (sizeof(xt_nds) / sizeof(xt_nds[0]))
+
+/* Run every xt_nds frame against a table ending in a match-all rule;
+ * returns how many of them are neighbour frames. */
+static unsigned int xt_nd_run(struct xt_ctx *x, struct xm_tgroup *g)
+{
+	const struct xm_rule t[] = {
+		xt_vlan(xt_rule(5, 10), 5),
+		xt_proto(xt_rule(7, 20), 58),
+		xt_rule(9, 90),
+	};
+	struct xm_fb fb;
+	unsigned int i, n = 0;
+
+	if (XT_PUBLISH(x, g, t))
+		return 0;
+	for (i = 0; i < XT_NND; i++) {
+		xt_nds[i].build(&fb);
+		xt_frame_nd(x, g, xt_nds[i].name, &fb, xt_nds[i].id,
+			    xt_nds[i].mal, xt_nds[i].neigh);
+		n += xt_nds[i].neigh ? 1 : 0;
+	}
+	return n;
+}
+
+/*
+ * pass_neigh off (the default): ARP and ND are classified like anything
+ * else.  pass_neigh on, in a second program instance loaded with the
+ * rodata set: they are passed unclassified whatever the table says and
+ * counted as not_matched and neigh_passed; everything else is unchanged.
+ * Each frame runs twice (passes A and B).
+ */
+static void xt_group_neigh(struct xt_ctx *x)
+{
+	struct xm_rule tbl[XT_MAX_TBL];
+	__u32 ntbl, live, rule_gen;
+	struct mirror_bpf *skel;
+	struct xm_dev_stats st;
+	struct xm_tgroup g;
+	unsigned int n;
+	int err;
+
+	xt_begin(x, &g, "xdp_neigh_classified_by_default");
+	n = xt_nd_run(x, &g);
+	if (!xt_read_dev(x, &st))
+		XM_EXPECT(&g, n == 9 && st.neigh_passed == 0,
+			  "pass_neigh off: %u neighbour frames, neigh_passed %llu, want 9, 0",
+			  n, (unsigned long long)st.neigh_passed);
+	xt_end(x, &g);
+
+	/* the first program's table state, restored at the end */
+	memcpy(tbl, x->tbl, sizeof(tbl));
+	ntbl = x->ntbl;
+	live = x->live;
+	rule_gen = x->rule_gen;
+	xm_tg_begin(&g, "xdp_neigh_load_pass_neigh");
+	skel = mirror_bpf__open();
+	if (!skel) {
+		xm_tg_fail(&g, "mirror_bpf__open: %s", strerror(errno));
+		xm_tg_end(&x->suite, &g);
+		return;
+	}
+	skel->rodata->pass_neigh = 1;
+	err = mirror_bpf__load(skel);
+	if (err) {
+		xm_tg_fail(&g, "mirror_bpf__load with pass_neigh=1: %s",
+			   strerror(-err));
+		xm_tg_end(&x->suite, &g);
+		mirror_bpf__destroy(skel);
+		return;
+	}
+	xt_use_skel(x, skel);
+	x->live = 0;
+	x->ntbl = 0;
+	x->rule_gen = 0;
+	xm_tg_end(&x->suite, &g);
+
+	xt_begin(x, &g, "xdp_neigh_passed");
+	/* a fresh program: the totals below are absolute */
+	XM_EXPECT(&g, x->exp.rx == 0, "fresh program has rx %llu",
+		  (unsigned long long)x->exp.rx);
+	n = xt_nd_run(x, &g);
+	if (!xt_read_dev(x, &st)) {
+		XM_EXPECT(&g, n == 9 && st.neigh_passed == 2 * n &&
+			  st.not_matched == 2 * n &&
+			  st.matched == 2 * (XT_NND - n) &&
+			  st.rx == 2 * XT_NND && st.passed == 2 * n +
+			  (XT_NND - n) && st.to_xsk == XT_NND - n &&
+			  st.malformed == 2,
+			  "totals: %u neighbour frames, rx %llu matched %llu not_matched %llu neigh_passed %llu passed %llu to_xsk %llu malformed %llu",
+			  n, (unsigned long long)st.rx,
+			  (unsigned long long)st.matched,
+			  (unsigned long long)st.not_matched,
+			  (unsigned long long)st.neigh_passed,
+			  (unsigned long long)st.passed,
+			  (unsigned long long)st.to_xsk,
+			  (unsigned long long)st.malformed);
+	}
+	xt_end(x, &g);
+
+	/* back to the first program and its table */
+	mirror_bpf__destroy(skel);
+	xt_use_skel(x, x->skel);
+	memcpy(x->tbl, tbl, sizeof(tbl));
+	x->ntbl = ntbl;
+	x->live = live;
+	x->rule_gen = rule_gen;
+}
+
 /* ---- generations ------------------------------------------------------ */
 
 static void xt_group_generation(struct xt_ctx *x)
@@ -1485,7 +1734,7 @@ static void xt_group_meta(struct xt_ctx *x)
 		xm_tg_fail(&g, "run with 200 bytes of metadata: %s", strerror(-err));
 		goto out;
 	}
-	xt_count(x, fb.len, 0, 12, true, false);
+	xt_count(x, fb.len, 0, 12, true, false, false);
 	XM_EXPECT(&g, r.retval == XDP_PASS && r.meta_len == 200 &&
 		  r.out_len == 200 + fb.len && !memcmp(r.out + 200, fb.d, fb.len),
 		  "no room: retval %u meta %u len %u, want XDP_PASS, 200, %u",
@@ -1498,7 +1747,7 @@ static void xt_group_meta(struct xt_ctx *x)
 		xm_tg_fail(&g, "run with 8 bytes of metadata: %s", strerror(-err));
 		goto out;
 	}
-	xt_count(x, fb.len, 0, 12, true, true);
+	xt_count(x, fb.len, 0, 12, true, true, false);
 	memcpy(&m, r.out, sizeof(m));
 	XM_EXPECT(&g, r.retval == XDP_REDIRECT && r.meta_len == 8 + XT_META_LEN &&
 		  m.rule_id == 12 && m.magic == XM_META_MAGIC &&
@@ -1515,6 +1764,18 @@ out:
 }
 
 /* ---- setup ------------------------------------------------------------ */
+
+/* Point the test at skel's program and maps. */
+static void xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel)
+{
+	x->prog_fd = bpf_program__fd(skel->progs.xm_xdp_mirror);
+	x->rules_fd = bpf_map__fd(skel->maps.rules);
+	x->ctl_fd = bpf_map__fd(skel->maps.ctl);
+	x->dev_fd = bpf_map__fd(skel->maps.dev_stats);
+	x->rstat_fd = bpf_map__fd(skel->maps.rule_stats);
+	x->xsks_fd = bpf_map__fd(skel->maps.xsks);
+	x->pass_neigh = skel->rodata->pass_neigh != 0;
+}
 
 /* An AF_XDP socket on the loopback device of a private network namespace:
  * it only has to exist for the xsks map; nothing is received on it, and
@@ -1569,12 +1830,10 @@ static int xt_open(struct xt_ctx *x)
 		xm_tg_fail(&g, "mirror_bpf__open_and_load: %s", strerror(-err));
 		goto out;
 	}
-	x->prog_fd = bpf_program__fd(x->skel->progs.xm_xdp_mirror);
-	x->rules_fd = bpf_map__fd(x->skel->maps.rules);
-	x->ctl_fd = bpf_map__fd(x->skel->maps.ctl);
-	x->dev_fd = bpf_map__fd(x->skel->maps.dev_stats);
-	x->rstat_fd = bpf_map__fd(x->skel->maps.rule_stats);
-	x->xsks_fd = bpf_map__fd(x->skel->maps.xsks);
+	xt_use_skel(x, x->skel);
+	XM_EXPECT(&g, x->skel->rodata->pass_neigh == 0,
+		  "pass_neigh defaults to %u, want 0",
+		  x->skel->rodata->pass_neigh);
 	err = xt_xsk_open(x);
 	if (err) {
 		xm_tg_fail(&g, "AF_XDP socket for the xsks map: %s",
@@ -1620,6 +1879,7 @@ int main(void)
 	xt_group_padding_arp(x);
 	xt_group_generation(x);
 	xt_group_meta(x);
+	xt_group_neigh(x);
 	ret = xm_tsuite_exit(&x->suite);
 	xt_close(x);
 	free(x);
