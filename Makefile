@@ -31,7 +31,7 @@ DP_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(DP_SRCS))
 CTL_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(CTL_SRCS))
 
 SKELS := $(O)/mirror.skel.h
-BINS := $(O)/mirror-appliance $(O)/mirrorctl $(O)/xm-gen
+BINS := $(O)/mirror-appliance $(O)/mirrorctl $(O)/xm-gen $(O)/xm-churn
 BPF_OBJS := $(O)/mirror.bpf.o
 TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
 
@@ -60,8 +60,19 @@ $(O)/mirrorctl: $(CTL_OBJS) $(COMMON_OBJS)
 $(O)/xm-gen: $(O)/obj/bench/xm_gen.o $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/test_%: tests/unit/test_%.c $(COMMON_OBJS) $(HDRS) $(SKELS)
+$(O)/xm-churn: $(O)/obj/bench/xm_churn.o $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/test_%: tests/unit/test_%.c $(COMMON_OBJS) $(HDRS) $(SKELS) $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(COMMON_OBJS) $(LDLIBS)
+
+# pcap-filter rules: common/xm_filter.c compiles them with libpcap.  The
+# cBPF interpreter's test runs it in an XDP program of its own.
+LDLIBS += -lpcap
+$(O)/%.bpf.o: tests/unit/%.bpf.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(O)/test_cbpf: $(O)/cbpf_test.skel.h
 
 test-bins: $(BINS) $(TEST_BINS) $(BPF_OBJS)
 

@@ -21,6 +21,8 @@ static const char *const xm_map_names[XM_NMAPS] = {
 	XM_MAP_RULES,	   XM_MAP_CTL,		XM_MAP_COLLECTORS,
 	XM_MAP_DEV_STATS,  XM_MAP_RULE_STATS,	XM_MAP_COLL_STATS,
 	XM_MAP_WORKER_STATS, XM_MAP_XSKS,	XM_MAP_DPINFO,
+	XM_MAP_TUPLES,	   XM_MAP_RESID,	XM_MAP_RULE_HASH,
+	XM_MAP_FILTERS,	   XM_MAP_QSBR,
 };
 
 const char *xm_map_name(unsigned int i)

@@ -21,6 +21,11 @@ struct xm_maps {
 	int worker_stats;
 	int xsks;
 	int dpinfo;
+	int tuples;
+	int resid;
+	int rule_hash;
+	int filters;
+	int qsbr;
 };
 
 #define XM_NMAPS (sizeof(struct xm_maps) / sizeof(int))

@@ -151,65 +151,6 @@ __u32 xm_rules_free_id(const struct xm_rule *t, __u32 n,
 	return 0;
 }
 
-static size_t xm_ctl_map_len(void)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-
-	return pg > 0 ? (size_t)pg : 4096;
-}
-
-struct xm_ctl *xm_ctl_map(int ctl_fd)
-{
-	void *p;
-
-	p = mmap(NULL, xm_ctl_map_len(), PROT_READ | PROT_WRITE, MAP_SHARED,
-		 ctl_fd, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void xm_ctl_unmap(struct xm_ctl *ctl)
-{
-	if (ctl)
-		munmap(ctl, xm_ctl_map_len());
-}
-
-int xm_rules_read(int rules_fd, const struct xm_ctl *ctl,
-		  struct xm_rule *t, __u32 *n)
-{
-	__u32 sel = __atomic_load_n(&ctl->rules_sel, __ATOMIC_ACQUIRE);
-	__u32 cnt = XM_SEL_COUNT(sel), base, i, key;
-
-	if (cnt > XM_MAX_RULES)
-		return -EUCLEAN;
-	base = XM_SEL_IDX(sel) * XM_MAX_RULES;
-	for (i = 0; i < cnt; i++) {
-		key = base + i;
-		if (bpf_map_lookup_elem(rules_fd, &key, &t[i]))
-			return -errno;
-	}
-	*n = cnt;
-	return 0;
-}
-
-int xm_rules_publish(int rules_fd, struct xm_ctl *ctl,
-		     const struct xm_rule *t, __u32 n)
-{
-	__u32 sel = __atomic_load_n(&ctl->rules_sel, __ATOMIC_ACQUIRE);
-	__u32 idx = XM_SEL_IDX(sel) ^ 1u, base = idx * XM_MAX_RULES, i, key;
-
-	if (n > XM_MAX_RULES)
-		return -E2BIG;
-	for (i = 0; i < n; i++) {
-		key = base + i;
-		if (bpf_map_update_elem(rules_fd, &key, &t[i], BPF_ANY))
-			return -errno;
-	}
-	/* The flip: table index and count change together in one word. */
-	__atomic_store_n(&ctl->rules_sel, XM_SEL_MAKE(idx, n), __ATOMIC_RELEASE);
-	__atomic_fetch_add(&ctl->rule_gen, 1, __ATOMIC_RELEASE);
-	return 0;
-}
-
 int xm_rule_stats_zero(int rule_stats_fd, __u32 id)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -225,4 +166,142 @@ int xm_rule_stats_zero(int rule_stats_fd, __u32 id)
 		err = -errno;
 	free(zero);
 	return err;
+}
+
+/* ---- setters of the fields added with actions, filters and sampling ---- */
+
+int xm_rule_set_ivlan(struct xm_rule *r, __u16 vlan)
+{
+	if (vlan > 4095)
+		return -ERANGE;
+	r->ivlan = vlan;
+	r->fields |= XM_F_IVLAN;
+	return 0;
+}
+
+void xm_rule_set_ifindex(struct xm_rule *r, __u32 ifindex)
+{
+	r->ifindex = ifindex;
+	r->fields |= XM_F_DEV;
+}
+
+int xm_rule_set_dir(struct xm_rule *r, __u8 mask)
+{
+	const __u8 both = XM_DIR_IN | XM_DIR_OUT;
+
+	if (!mask || (mask & ~both))
+		return -EINVAL;
+	/* Both directions is no condition at all: keep the rule a wildcard
+	 * there, so it has the same shape as one that never named dir. */
+	if (mask == both) {
+		r->dir = 0;
+		r->fields &= ~(__u32)XM_F_DIR;
+		return 0;
+	}
+	r->dir = mask;
+	r->fields |= XM_F_DIR;
+	return 0;
+}
+
+int xm_rule_set_dscp(struct xm_rule *r, __u8 dscp)
+{
+	if (dscp > 63)
+		return -ERANGE;
+	r->dscp = dscp;
+	r->fields |= XM_F_DSCP;
+	return 0;
+}
+
+int xm_rule_set_tcp_flags(struct xm_rule *r, __u8 flags, __u8 mask)
+{
+	if (!mask || (flags & ~mask))
+		return -EINVAL;
+	r->tcp_flags = flags;
+	r->tcp_mask = mask;
+	r->fields |= XM_F_TCPFLAGS;
+	return 0;
+}
+
+void xm_rule_set_filter(struct xm_rule *r, __u32 slot)
+{
+	r->filter = slot;
+	r->fields |= XM_F_FILTER;
+}
+
+int xm_rule_set_action(struct xm_rule *r, unsigned int action)
+{
+	if (action != XM_ACT_MIRROR && action != XM_ACT_SKIP)
+		return -EINVAL;
+	r->action = (__u8)action;
+	return 0;
+}
+
+int xm_rule_set_sample(struct xm_rule *r, __u32 n)
+{
+	if (!n || n > XM_SAMPLE_MAX)
+		return -ERANGE;
+	r->sample = n == 1 ? 0 : n;	/* 0 and 1 both mean every frame */
+	return 0;
+}
+
+int xm_rule_set_snaplen(struct xm_rule *r, __u32 snaplen)
+{
+	if (snaplen < XM_SNAPLEN_MIN || snaplen > 65535)
+		return -ERANGE;
+	r->snaplen = (__u16)snaplen;
+	return 0;
+}
+
+/* Bit n of the TCP flags byte (fin is bit 0, cwr bit 7). */
+static const char *const xm_tcp_flag_names[8] = {
+	"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr",
+};
+
+int xm_tcp_flags_parse(const char *s, __u8 *bits, size_t *bad, size_t *badlen)
+{
+	const char *p = s, *comma;
+	__u8 out = 0;
+	size_t len;
+	unsigned int i;
+
+	do {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		for (i = 0; i < 8; i++)
+			if (strlen(xm_tcp_flag_names[i]) == len &&
+			    !strncmp(p, xm_tcp_flag_names[i], len))
+				break;
+		if (i == 8 || (out & (1u << i))) {
+			*bad = (size_t)(p - s);
+			*badlen = len;
+			return i == 8 ? -EINVAL : -EEXIST;
+		}
+		out |= (__u8)(1u << i);
+		p = comma + 1;
+	} while (comma);
+	*bits = out;
+	return 0;
+}
+
+const char *xm_tcp_flags_str(__u8 bits, char *buf, size_t len)
+{
+	size_t off = 0, n;
+	unsigned int i;
+
+	if (!len)
+		return buf;
+	for (i = 0; i < 8; i++) {
+		if (!(bits & (1u << i)))
+			continue;
+		n = strlen(xm_tcp_flag_names[i]);
+		/* separator, name and the terminator must fit */
+		if (off + !!off + n >= len)
+			break;
+		if (off)
+			buf[off++] = ',';
+		memcpy(buf + off, xm_tcp_flag_names[i], n);
+		off += n;
+	}
+	buf[off] = '\0';
+	return buf;
 }

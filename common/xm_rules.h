@@ -48,25 +48,44 @@ int xm_rules_find(const struct xm_rule *t, __u32 n, __u32 id);
 __u32 xm_rules_free_id(const struct xm_rule *t, __u32 n,
 		       const struct xm_rule *also, __u32 m);
 
-/* mmap the single-entry BPF_F_MMAPABLE ctl map (read-write, shared). */
-struct xm_ctl *xm_ctl_map(int ctl_fd);
-void xm_ctl_unmap(struct xm_ctl *ctl);
-
-/* Read the live table into t (room for XM_MAX_RULES); count into *n. */
-int xm_rules_read(int rules_fd, const struct xm_ctl *ctl,
-		  struct xm_rule *t, __u32 *n);
-
-/*
- * Write the sorted table t[0..n) into the inactive generation of the
- * rules map, then make it live with one 32-bit atomic store to rules_sel
- * and bump rule_gen.  Until that store the XDP program keeps using the
- * old table, so it never sees a half-written one.  -E2BIG when n is too
- * large.
- */
-int xm_rules_publish(int rules_fd, struct xm_ctl *ctl,
-		     const struct xm_rule *t, __u32 n);
-
 /* Zero the per-CPU counters of rule id (before the id goes live). */
 int xm_rule_stats_zero(int rule_stats_fd, __u32 id);
+
+/* ---- fields added with actions, filters and sampling ---- */
+
+/* sample 1 in N: N in 1..XM_SAMPLE_MAX */
+#define XM_SAMPLE_MAX (1u << 31)
+
+/* Inner VLAN id (second tag) 0-4095; -ERANGE beyond. */
+int xm_rule_set_ivlan(struct xm_rule *r, __u16 vlan);
+/* Ingress device. */
+void xm_rule_set_ifindex(struct xm_rule *r, __u32 ifindex);
+/* Direction mask of XM_DIR_*: both bits leave the field a wildcard;
+ * -EINVAL for 0 or unknown bits. */
+int xm_rule_set_dir(struct xm_rule *r, __u8 mask);
+/* DSCP 0-63; -ERANGE beyond. */
+int xm_rule_set_dscp(struct xm_rule *r, __u8 dscp);
+/* Match (tcp flags & mask) == flags; -EINVAL when mask is 0 or flags has
+ * a bit outside mask (that rule could never match). */
+int xm_rule_set_tcp_flags(struct xm_rule *r, __u8 flags, __u8 mask);
+/* Filters map slot of the rule's pcap-filter program. */
+void xm_rule_set_filter(struct xm_rule *r, __u32 slot);
+/* enum xm_action; -EINVAL for another value. */
+int xm_rule_set_action(struct xm_rule *r, unsigned int action);
+/* Mirror 1 in n matched frames, n in 1..XM_SAMPLE_MAX (1: every frame,
+ * stored as 0); -ERANGE beyond. */
+int xm_rule_set_sample(struct xm_rule *r, __u32 n);
+/* Cut copies to snaplen bytes, XM_SNAPLEN_MIN..65535; -ERANGE beyond. */
+int xm_rule_set_snaplen(struct xm_rule *r, __u32 snaplen);
+
+/*
+ * TCP flag names fin syn rst psh ack urg ece cwr (bits 0..7 of the flags
+ * byte).  Parse a comma-separated list of them into *bits; on error
+ * (-EINVAL unknown or empty name, -EEXIST a name given twice) the bad name
+ * is s[*bad .. *bad + *badlen).
+ */
+int xm_tcp_flags_parse(const char *s, __u8 *bits, size_t *bad, size_t *badlen);
+/* The names of the set bits, comma-separated ("" for none), into buf. */
+const char *xm_tcp_flags_str(__u8 bits, char *buf, size_t len);
 
 #endif /* XM_RULES_H */

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <net/if.h>
 
+#include "xm_cbpf.h"
 #include "xm_maps.h"
+#include "xm_table.h"
 #include "xm_types.h"
 
 #define XM_WHERE_LEN 300
@@ -44,9 +46,14 @@ struct xm_cmd {
 		struct xm_collector coll;		/* COLL_ADD */
 		char name[XM_NAME_LEN];			/* COLL_DEL */
 		struct {
-			struct xm_rule rule;
+			struct xm_rule rule;	/* XM_F_FILTER set, slot not */
 			unsigned int ncoll;
 			char coll[XM_MAX_COLLECTORS][XM_NAME_LEN];
+			bool has_filter;
+			/* Compiled at parse time: a bad expression is a
+			 * syntax error, found before any map is opened. */
+			struct xm_cbpf_prog prog;
+			char expr[XM_FILTER_EXPR_MAX];
 		} radd;					/* RULE_ADD */
 		__u32 id;				/* RULE_DEL */
 	};
@@ -56,14 +63,22 @@ struct xm_cmd {
 struct xm_state {
 	char dev[IF_NAMESIZE];
 	struct xm_maps maps;
-	struct xm_ctl *ctl;		/* mmap of the ctl map */
+	struct xm_table tb;		/* mmapped rule tables */
+	struct xm_ctl *ctl;		/* tb.ctl */
 	int lock_fd;
 	struct xm_collector coll[XM_MAX_COLLECTORS];
 	struct xm_collector coll_orig[XM_MAX_COLLECTORS];
 	struct xm_rule rules[XM_MAX_RULES];
 	struct xm_rule rules_orig[XM_MAX_RULES];
-	__u32 nrules, nrules_orig;
+	/* The half live before this one: XDP runs may still use it. */
+	struct xm_rule rules_prev[XM_MAX_RULES];
+	__u32 nrules, nrules_orig, nrules_prev;
 	bool rules_dirty;
+	/* Expressions of the filter slots the live or new rules use. */
+	char fexpr[XM_MAX_FILTERS][XM_FILTER_EXPR_MAX];
+	/* Filters added by this change, written at commit (fnew[slot]). */
+	struct xm_filter *fnew;
+	bool fpend[XM_MAX_FILTERS];
 };
 
 /* ---- command table (mirrorctl.c) ---- */
@@ -79,6 +94,17 @@ int xm_state_open(const struct xm_cli *cli, const char *dev, bool write,
 int xm_state_commit(const struct xm_cli *cli, struct xm_state *st);
 void xm_state_close(struct xm_state *st);
 int xm_coll_find(const struct xm_state *st, const char *name);
+
+/*
+ * pcap-filter programs of rules.  filter_add finds the filters-map slot
+ * for a rule being added (one with the same expression, or a free one)
+ * and returns it in *slot, printing its own error; filter_expr gives the
+ * expression text of a slot the rules use ("" when unknown).
+ */
+int xm_state_filter_add(const struct xm_cli *cli, struct xm_state *st,
+			const char *expr, const struct xm_cbpf_prog *prog,
+			__u32 *slot);
+const char *xm_state_filter_expr(const struct xm_state *st, __u32 slot);
 
 /* ---- argument helpers (mirrorctl.c) ---- */
 /* Parse an unsigned number in [0, max]; messages name the keyword. */

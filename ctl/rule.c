@@ -2,40 +2,88 @@
 /* rule.c - `mirrorctl rule add|del|show`. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include "json.h"
 #include "mirrorctl.h"
 #include "xm_addr.h"
+#include "xm_filter.h"
 #include "xm_rules.h"
 
 #define XM_CTX_ADD "rule add"
 #define XM_CTX_DEL "rule del"
 
-/* Keywords that later issues will implement. */
-static const char *const xm_rule_later[] = { "dir", "filter", "sample",
-					     "snaplen", "action" };
-
 enum {
-	XM_KW_PRIO, XM_KW_DEV, XM_KW_SRC, XM_KW_DST, XM_KW_PROTO, XM_KW_SPORT,
-	XM_KW_DPORT, XM_KW_VLAN, XM_KW_COLL, XM_KW_N,
+	XM_KW_PRIO, XM_KW_DEV, XM_KW_ACTION, XM_KW_SRC, XM_KW_DST, XM_KW_PROTO,
+	XM_KW_SPORT, XM_KW_DPORT, XM_KW_VLAN, XM_KW_IVLAN, XM_KW_IIF,
+	XM_KW_DIR, XM_KW_DSCP, XM_KW_TCPFLAGS, XM_KW_FILTER, XM_KW_SAMPLE,
+	XM_KW_SNAPLEN, XM_KW_COLL, XM_KW_N,
 };
 
 static const char *const xm_rule_kws[XM_KW_N] = {
-	"prio", "dev", "src", "dst", "proto", "sport", "dport", "vlan",
-	"collector",
+	"prio", "dev", "action", "src", "dst", "proto", "sport", "dport",
+	"vlan", "inner-vlan", "iif", "dir", "dscp", "tcp-flags", "filter",
+	"sample", "snaplen", "collector",
+};
+
+#define XM_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What a skip rule refuses: it sends no copy to cut, sample or send. */
+static const int xm_rule_mirror_only[] = {
+	XM_KW_COLL, XM_KW_SAMPLE, XM_KW_SNAPLEN,
 };
 
 void xm_rule_usage(FILE *f)
 {
-	fputs("mirrorctl rule add [prio N] [dev IFACE] [src PREFIX] [dst PREFIX]\n"
-	      "                   [proto tcp|udp|icmp|icmpv6|sctp|N] [sport N[-M]]\n"
-	      "                   [dport N[-M]] [vlan N] collector NAME[,NAME...]\n"
+	fputs("mirrorctl rule add [prio N] [dev IFACE] [action mirror|skip]\n"
+	      "                   [src PREFIX] [dst PREFIX] [proto tcp|udp|icmp|icmpv6|sctp|N]\n"
+	      "                   [sport N[-M]] [dport N[-M]] [vlan N] [inner-vlan N]\n"
+	      "                   [iif IFACE] [dir in|out|both] [dscp N]\n"
+	      "                   [tcp-flags FLAGS[/MASK]] [filter 'EXPRESSION']\n"
+	      "                   [sample N] [snaplen N] [collector NAME[,NAME...]]\n"
 	      "mirrorctl rule del ID [dev IFACE]\n"
 	      "mirrorctl rule show [dev IFACE]\n"
 	      "  Rules are tried in (prio, id) order, lowest first; default prio 100.\n"
-	      "  A rule without match fields matches every frame.\n", f);
+	      "  The first rule that matches decides: action mirror (default) sends a\n"
+	      "  copy to its collectors (required), action skip sends none.\n"
+	      "  A rule without match fields matches every frame.\n"
+	      "  dev selects the appliance; iif matches the device a frame came in on.\n"
+	      "  vlan is the outer tag, inner-vlan the second one.\n"
+	      "  tcp-flags: names fin,syn,rst,psh,ack,urg,ece,cwr; 'syn' = SYN set,\n"
+	      "  'syn/syn,ack' = SYN set and ACK clear, 'none/rst' = RST clear; implies\n"
+	      "  proto tcp.\n"
+	      "  filter: a pcap-filter expression (as tcpdump takes), one quoted word.\n"
+	      "  sample N: mirror 1 in N matched frames; snaplen N (64-65535): cut copies.\n",
+	      f);
+}
+
+/* A number in [min, max]; messages name the keyword. */
+static int xm_rule_num(const struct xm_cli *cli, const char *kw,
+		       const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9') {
+		xm_err(cli, XM_CTX_ADD ": bad value '%s' for '%s'", s, kw);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end) {
+		xm_err(cli, XM_CTX_ADD ": bad value '%s' for '%s'", s, kw);
+		return -EINVAL;
+	}
+	if (errno || v < min || v > max) {
+		xm_err(cli, XM_CTX_ADD ": %s '%s' out of range %u-%u", kw, s, min,
+		       max);
+		return -ERANGE;
+	}
+	*out = (__u32)v;
+	return 0;
 }
 
 static int xm_port_num(const struct xm_cli *cli, const char *kw,
@@ -144,14 +192,173 @@ static int xm_rule_prefix(const struct xm_cli *cli, bool dst, const char *s,
 	return err;
 }
 
-static bool xm_rule_is_later(const char *kw)
+static int xm_rule_action(const struct xm_cli *cli, const char *s,
+			  struct xm_rule *r)
 {
-	unsigned int i;
+	if (!strcmp(s, "mirror"))
+		return xm_rule_set_action(r, XM_ACT_MIRROR);
+	if (!strcmp(s, "skip"))
+		return xm_rule_set_action(r, XM_ACT_SKIP);
+	xm_err(cli, XM_CTX_ADD ": bad value '%s' for 'action' (use mirror or skip)",
+	       s);
+	return -EINVAL;
+}
 
-	for (i = 0; i < sizeof(xm_rule_later) / sizeof(xm_rule_later[0]); i++)
-		if (!strcmp(kw, xm_rule_later[i]))
-			return true;
-	return false;
+static int xm_rule_dir(const struct xm_cli *cli, const char *s,
+		       struct xm_rule *r)
+{
+	if (!strcmp(s, "in"))
+		return xm_rule_set_dir(r, XM_DIR_IN);
+	if (!strcmp(s, "out"))
+		return xm_rule_set_dir(r, XM_DIR_OUT);
+	if (!strcmp(s, "both"))
+		return xm_rule_set_dir(r, XM_DIR_IN | XM_DIR_OUT);
+	xm_err(cli, XM_CTX_ADD ": bad value '%s' for 'dir' (use in, out or both)",
+	       s);
+	return -EINVAL;
+}
+
+/* The ingress device, resolved now like a collector's dev. */
+static int xm_rule_iif(const struct xm_cli *cli, const char *s,
+		       struct xm_rule *r)
+{
+	unsigned int ifindex;
+
+	/* A longer name would be cut to one that may exist. */
+	if (!*s || strlen(s) >= IF_NAMESIZE) {
+		xm_err(cli, XM_CTX_ADD ": bad device name '%s'", s);
+		return -EINVAL;
+	}
+	ifindex = if_nametoindex(s);
+	if (!ifindex) {
+		xm_err(cli, XM_CTX_ADD ": unknown device '%s'", s);
+		return -ENODEV;
+	}
+	xm_rule_set_ifindex(r, ifindex);
+	return 0;
+}
+
+/* One list of flag names out of "FLAGS/MASK"; s is that whole value. */
+static int xm_rule_flag_list(const struct xm_cli *cli, const char *s,
+			     const char *list, __u8 *bits)
+{
+	size_t bad, badlen;
+	int err;
+
+	err = xm_tcp_flags_parse(list, bits, &bad, &badlen);
+	if (!err)
+		return 0;
+	if (!badlen)
+		xm_err(cli, XM_CTX_ADD ": bad tcp-flags '%s'", s);
+	else if (err == -EEXIST)
+		xm_err(cli, XM_CTX_ADD ": tcp flag '%.*s' given twice in '%s'",
+		       (int)badlen, list + bad, s);
+	else
+		xm_err(cli, XM_CTX_ADD ": unknown tcp flag '%.*s' in '%s' (use fin, syn, rst, psh, ack, urg, ece or cwr)",
+		       (int)badlen, list + bad, s);
+	return -EINVAL;
+}
+
+/*
+ * "FLAGS" matches frames with all of FLAGS set; "FLAGS/MASK" frames whose
+ * MASK bits are FLAGS exactly (set in FLAGS, clear otherwise).  FLAGS may
+ * be "none" when a mask follows.
+ */
+static int xm_rule_tcp_flags(const struct xm_cli *cli, const char *s,
+			     struct xm_rule *r)
+{
+	char buf[128], *slash, name[8];
+	__u8 flags = 0, mask, extra;
+	int err;
+
+	if (strlen(s) >= sizeof(buf)) {
+		xm_err(cli, XM_CTX_ADD ": bad tcp-flags '%s'", s);
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (!strcmp(buf, "none")) {
+		if (!slash) {
+			xm_err(cli, XM_CTX_ADD ": tcp-flags 'none' without a mask matches every frame (use none/MASK)");
+			return -EINVAL;
+		}
+	} else {
+		err = xm_rule_flag_list(cli, s, buf, &flags);
+		if (err)
+			return err;
+	}
+	mask = flags;
+	if (slash) {
+		err = xm_rule_flag_list(cli, s, slash + 1, &mask);
+		if (err)
+			return err;
+	}
+	extra = flags & (__u8)~mask;
+	if (extra) {
+		/* the lowest such bit, named */
+		xm_tcp_flags_str(extra & (__u8)-extra, name, sizeof(name));
+		xm_err(cli, XM_CTX_ADD ": tcp-flags '%s': flag '%s' is not in the mask",
+		       s, name);
+		return -EINVAL;
+	}
+	return xm_rule_set_tcp_flags(r, flags, mask);
+}
+
+/* Compile now, so a bad expression fails before any map is opened. */
+static int xm_rule_filter(const struct xm_cli *cli, const char *s,
+			  struct xm_cmd *cmd)
+{
+	char err[512], prefix[XM_FILTER_EXPR_MAX + 32];
+	const char *p;
+	size_t plen;
+	int ret;
+
+	if (strlen(s) >= XM_FILTER_EXPR_MAX) {
+		xm_err(cli, XM_CTX_ADD ": filter expression longer than %d characters",
+		       XM_FILTER_EXPR_MAX - 1);
+		return -EINVAL;
+	}
+	if (!s[strspn(s, " \t")]) {
+		xm_err(cli, XM_CTX_ADD ": empty filter expression");
+		return -EINVAL;
+	}
+	/* rule show prints it back on one line of a batch file */
+	for (p = s; *p; p++) {
+		if ((unsigned char)*p < 0x20 && *p != '\t') {
+			xm_err(cli, XM_CTX_ADD ": filter '%s': control character 0x%02x",
+			       s, (unsigned int)(unsigned char)*p);
+			return -EINVAL;
+		}
+		if (*p == 0x7f) {
+			xm_err(cli, XM_CTX_ADD ": filter '%s': control character 0x7f",
+			       s);
+			return -EINVAL;
+		}
+	}
+	err[0] = '\0';
+	ret = xm_filter_compile(s, &cmd->radd.prog, err, sizeof(err));
+	if (ret) {
+		/* xm_filter_compile names the expression itself; the
+		 * libpcap case gets the "filter 'EXPR': why" shape. */
+		snprintf(prefix, sizeof(prefix), "bad filter '%s': ", s);
+		plen = strlen(prefix);
+		if (!strncmp(err, prefix, plen))
+			xm_err(cli, XM_CTX_ADD ": filter '%s': %s", s,
+			       err + plen);
+		else if (err[0])
+			xm_err(cli, XM_CTX_ADD ": %s", err);
+		else
+			xm_err(cli, XM_CTX_ADD ": filter '%s': %s", s,
+			       strerror(-ret));
+		return ret;
+	}
+	strcpy(cmd->radd.expr, s);
+	cmd->radd.has_filter = true;
+	/* The slot is taken when the command is applied. */
+	cmd->radd.rule.fields |= XM_F_FILTER;
+	return 0;
 }
 
 /* One `keyword value` pair; vals[] keeps what was given so far. */
@@ -167,6 +374,8 @@ static int xm_rule_kw(struct xm_cli *cli, int k, const char *val,
 				  &r->prio);
 	case XM_KW_DEV:
 		return xm_arg_dev(cli, XM_CTX_ADD, val, cmd->dev);
+	case XM_KW_ACTION:
+		return xm_rule_action(cli, val, r);
 	case XM_KW_SRC:
 		return xm_rule_prefix(cli, false, val, vals[XM_KW_DST], r);
 	case XM_KW_DST:
@@ -180,6 +389,30 @@ static int xm_rule_kw(struct xm_cli *cli, int k, const char *val,
 		if (xm_arg_u32(cli, XM_CTX_ADD, "vlan", val, 4095, &v))
 			return -EINVAL;
 		return xm_rule_set_vlan(r, (__u16)v);
+	case XM_KW_IVLAN:
+		if (xm_rule_num(cli, "inner-vlan", val, 0, 4095, &v))
+			return -EINVAL;
+		return xm_rule_set_ivlan(r, (__u16)v);
+	case XM_KW_IIF:
+		return xm_rule_iif(cli, val, r);
+	case XM_KW_DIR:
+		return xm_rule_dir(cli, val, r);
+	case XM_KW_DSCP:
+		if (xm_rule_num(cli, "dscp", val, 0, 63, &v))
+			return -EINVAL;
+		return xm_rule_set_dscp(r, (__u8)v);
+	case XM_KW_TCPFLAGS:
+		return xm_rule_tcp_flags(cli, val, r);
+	case XM_KW_FILTER:
+		return xm_rule_filter(cli, val, cmd);
+	case XM_KW_SAMPLE:
+		if (xm_rule_num(cli, "sample", val, 1, XM_SAMPLE_MAX, &v))
+			return -EINVAL;
+		return xm_rule_set_sample(r, v);
+	case XM_KW_SNAPLEN:
+		if (xm_rule_num(cli, "snaplen", val, XM_SNAPLEN_MIN, 65535, &v))
+			return -EINVAL;
+		return xm_rule_set_snaplen(r, v);
 	default:
 		return xm_rule_colls(cli, val, cmd);
 	}
@@ -195,20 +428,53 @@ static int xm_rule_kw_find(const char *s)
 	return -1;
 }
 
+/* Checks between keywords, once the whole line is known. */
+static int xm_rule_check(const struct xm_cli *cli, const char **vals,
+			 const int *pos, struct xm_rule *r)
+{
+	unsigned int i;
+	int k, first = -1;
+
+	if (r->action == XM_ACT_SKIP) {
+		/* name the first one on the line */
+		for (i = 0; i < XM_N(xm_rule_mirror_only); i++) {
+			k = xm_rule_mirror_only[i];
+			if (vals[k] && (first < 0 || pos[k] < pos[first]))
+				first = k;
+		}
+		if (first >= 0) {
+			xm_err(cli, XM_CTX_ADD ": '%s' does not apply to action skip",
+			       xm_rule_kws[first]);
+			return -EINVAL;
+		}
+	} else if (!vals[XM_KW_COLL]) {
+		xm_err(cli, XM_CTX_ADD ": 'collector' is required");
+		return -EINVAL;
+	}
+	/* TCP flags exist only in TCP: the proto is implied, or must agree. */
+	if (vals[XM_KW_TCPFLAGS]) {
+		if (!vals[XM_KW_PROTO]) {
+			xm_rule_set_proto(r, XM_IPPROTO_TCP);
+		} else if (r->proto != XM_IPPROTO_TCP) {
+			xm_err(cli, XM_CTX_ADD ": 'tcp-flags' needs proto tcp, not '%s'",
+			       vals[XM_KW_PROTO]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int xm_rule_parse_add(struct xm_cli *cli, int argc, char **argv,
 		      struct xm_cmd *cmd)
 {
 	const char *vals[XM_KW_N] = { NULL };
+	int pos[XM_KW_N] = { 0 };
 	const char *val;
 	int i, k, err;
 
 	cmd->kind = XM_CMD_RULE_ADD;
 	cmd->radd.rule.prio = XM_PRIO_DEFAULT;
 	for (i = 0; i < argc; i++) {
-		if (xm_rule_is_later(argv[i])) {
-			xm_err(cli, XM_CTX_ADD ": '%s' not yet supported", argv[i]);
-			return -EOPNOTSUPP;
-		}
 		k = xm_rule_kw_find(argv[i]);
 		if (k < 0) {
 			xm_err(cli, XM_CTX_ADD ": unknown keyword '%s'", argv[i]);
@@ -218,6 +484,7 @@ int xm_rule_parse_add(struct xm_cli *cli, int argc, char **argv,
 			xm_err(cli, XM_CTX_ADD ": '%s' given twice", argv[i]);
 			return -EINVAL;
 		}
+		pos[k] = i;
 		val = xm_arg_next(cli, XM_CTX_ADD, argc, argv, &i);
 		if (!val)
 			return -EINVAL;
@@ -226,11 +493,7 @@ int xm_rule_parse_add(struct xm_cli *cli, int argc, char **argv,
 			return err;
 		vals[k] = val;
 	}
-	if (!vals[XM_KW_COLL]) {
-		xm_err(cli, XM_CTX_ADD ": 'collector' is required");
-		return -EINVAL;
-	}
-	return 0;
+	return xm_rule_check(cli, vals, pos, &cmd->radd.rule);
 }
 
 int xm_rule_parse_del(struct xm_cli *cli, int argc, char **argv,
@@ -269,7 +532,8 @@ static int xm_rule_apply_add(const struct xm_cli *cli, struct xm_state *st,
 {
 	struct xm_rule r = cmd->radd.rule;
 	unsigned int i;
-	int id;
+	__u32 slot;
+	int id, err;
 
 	for (i = 0; i < cmd->radd.ncoll; i++) {
 		id = xm_coll_find(st, cmd->radd.coll[i]);
@@ -290,6 +554,14 @@ static int xm_rule_apply_add(const struct xm_cli *cli, struct xm_state *st,
 	if (!r.id) {
 		xm_err(cli, XM_CTX_ADD ": no free rule id");
 		return -ENOSPC;
+	}
+	/* Last, when nothing else can fail: it takes a slot. */
+	if (cmd->radd.has_filter) {
+		err = xm_state_filter_add(cli, st, cmd->radd.expr,
+					  &cmd->radd.prog, &slot);
+		if (err)
+			return err;
+		xm_rule_set_filter(&r, slot);
 	}
 	st->rules[st->nrules++] = r;
 	st->rules_dirty = true;
@@ -357,12 +629,54 @@ static void xm_rule_print_colls(const struct xm_state *st, __u64 mask)
 	}
 }
 
+/*
+ * s as one word for both the shell and -batch: in single quotes, each
+ * single quote inside written as '"'"' (close, a double-quoted quote,
+ * reopen).
+ */
+static void xm_print_quoted(const char *s)
+{
+	putchar('\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\"'\"'", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
+/* "syn", "syn/syn,ack" or "none/rst", as tcp-flags takes it. */
+static const char *xm_tcp_flags_arg(const struct xm_rule *r, char *buf,
+				    size_t len)
+{
+	char f[64], m[64];
+
+	xm_tcp_flags_str(r->tcp_mask, m, sizeof(m));
+	if (r->tcp_flags == r->tcp_mask) {
+		snprintf(buf, len, "%s", m);
+		return buf;
+	}
+	xm_tcp_flags_str(r->tcp_flags, f, sizeof(f));
+	snprintf(buf, len, "%s/%s", r->tcp_flags ? f : "none", m);
+	return buf;
+}
+
+static const char *xm_dir_name(__u8 dir)
+{
+	return dir == XM_DIR_IN ? "in" : dir == XM_DIR_OUT ? "out" : "both";
+}
+
+/* Every field, in the syntax and order of `rule add`, so the output is
+ * a batch file that recreates the table. */
 static void xm_rule_print(const struct xm_state *st, const struct xm_rule *r)
 {
-	char buf[64];
-	const char *pn;
+	char buf[160], ifname[IF_NAMESIZE];
+	const char *pn, *expr = NULL;
 
 	printf("rule add prio %u", r->prio);
+	if (r->action == XM_ACT_SKIP)
+		printf(" action skip");
 	if (r->fields & XM_F_SRC)
 		printf(" src %s", xm_prefix_str(r->src, r->src_plen, r->family,
 						buf, sizeof(buf)));
@@ -384,19 +698,53 @@ static void xm_rule_print(const struct xm_state *st, const struct xm_rule *r)
 						 sizeof(buf)));
 	if (r->fields & XM_F_VLAN)
 		printf(" vlan %u", r->vlan);
-	xm_rule_print_colls(st, r->coll_mask);
-	printf("  # id %u\n", r->id);
+	if (r->fields & XM_F_IVLAN)
+		printf(" inner-vlan %u", r->ivlan);
+	/* A device that went away has no name: print one that `add`
+	 * refuses (':' is never in a device name), not a rule that
+	 * matches every device. */
+	if ((r->fields & XM_F_DEV) && if_indextoname(r->ifindex, ifname))
+		printf(" iif %s", ifname);
+	else if (r->fields & XM_F_DEV)
+		printf(" iif ifindex:%u", r->ifindex);
+	if (r->fields & XM_F_DIR)
+		printf(" dir %s", xm_dir_name(r->dir));
+	if (r->fields & XM_F_DSCP)
+		printf(" dscp %u", r->dscp);
+	if (r->fields & XM_F_TCPFLAGS)
+		printf(" tcp-flags %s", xm_tcp_flags_arg(r, buf, sizeof(buf)));
+	if (r->fields & XM_F_FILTER) {
+		expr = xm_state_filter_expr(st, r->filter);
+		if (!expr)
+			expr = "";
+		/* Unknown text stays '', which `add` refuses: a reload
+		 * fails instead of dropping the condition. */
+		fputs(" filter ", stdout);
+		xm_print_quoted(expr);
+	}
+	if (r->sample > 1)
+		printf(" sample %u", r->sample);
+	if (r->snaplen)
+		printf(" snaplen %u", r->snaplen);
+	if (r->action != XM_ACT_SKIP)
+		xm_rule_print_colls(st, r->coll_mask);
+	printf("  # id %u", r->id);
+	if (expr && !*expr)
+		printf(", expression of filter slot %u unknown", r->filter);
+	putchar('\n');
 }
 
 static void xm_rule_json(struct xm_json *j, const struct xm_state *st,
 			 const struct xm_rule *r)
 {
-	char buf[64];
+	char buf[160], ifname[IF_NAMESIZE];
+	const char *expr;
 	int i;
 
 	xm_json_obj_begin(j, NULL);
 	xm_json_u64(j, "id", r->id);
 	xm_json_u64(j, "prio", r->prio);
+	xm_json_str(j, "action", r->action == XM_ACT_SKIP ? "skip" : "mirror");
 	if (r->family)
 		xm_json_u64(j, "family", r->family);
 	if (r->fields & XM_F_SRC)
@@ -417,6 +765,30 @@ static void xm_rule_json(struct xm_json *j, const struct xm_state *st,
 	}
 	if (r->fields & XM_F_VLAN)
 		xm_json_u64(j, "vlan", r->vlan);
+	if (r->fields & XM_F_IVLAN)
+		xm_json_u64(j, "inner-vlan", r->ivlan);
+	if (r->fields & XM_F_DEV) {
+		xm_json_u64(j, "ifindex", r->ifindex);
+		if (if_indextoname(r->ifindex, ifname))
+			xm_json_str(j, "iif", ifname);
+	}
+	if (r->fields & XM_F_DIR)
+		xm_json_str(j, "dir", xm_dir_name(r->dir));
+	if (r->fields & XM_F_DSCP)
+		xm_json_u64(j, "dscp", r->dscp);
+	if (r->fields & XM_F_TCPFLAGS) {
+		xm_json_str(j, "tcp-flags", xm_tcp_flags_arg(r, buf, sizeof(buf)));
+		xm_json_u64(j, "tcp_flags", r->tcp_flags);
+		xm_json_u64(j, "tcp_mask", r->tcp_mask);
+	}
+	if (r->fields & XM_F_FILTER) {
+		xm_json_u64(j, "filter_slot", r->filter);
+		expr = xm_state_filter_expr(st, r->filter);
+		if (expr && *expr)
+			xm_json_str(j, "filter", expr);
+	}
+	xm_json_u64(j, "sample", r->sample > 1 ? r->sample : 1);
+	xm_json_u64(j, "snaplen", r->snaplen);
 	xm_json_u64(j, "coll_mask", r->coll_mask);
 	xm_json_arr_begin(j, "collectors");
 	for (i = 0; i < XM_MAX_COLLECTORS; i++)

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -14,6 +15,7 @@
 
 #include "mirrorctl.h"
 #include "xm_rules.h"
+#include "xm_table.h"
 
 #define XM_MAX_DEVS 64
 
@@ -70,6 +72,11 @@ static const struct {
 	{ sizeof(struct xm_worker_stats), XM_MAX_QUEUES },
 	{ sizeof(__u32), XM_MAX_QUEUES },
 	{ sizeof(struct xm_dpinfo), 1 },
+	{ sizeof(struct xm_tuple), 2 * XM_MAX_TUPLES },
+	{ sizeof(__u64), 2 * XM_MAX_RULES },
+	{ sizeof(__u32), 2 * XM_MAX_RULES },
+	{ sizeof(struct xm_filter), XM_MAX_FILTERS },
+	{ sizeof(struct xm_qsbr), 1 },
 };
 
 static int xm_maps_check(const struct xm_cli *cli, const struct xm_state *st)
@@ -99,6 +106,36 @@ static int xm_maps_check(const struct xm_cli *cli, const struct xm_state *st)
 	return 0;
 }
 
+/* Expressions of the filters the live rules use, for rule show. */
+static int xm_state_load_filters(const struct xm_cli *cli,
+				 struct xm_state *st)
+{
+	struct xm_filter *f;
+	__u32 i, slot;
+	int err = 0;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (i = 0; i < st->nrules && !err; i++) {
+		if (!(st->rules[i].fields & XM_F_FILTER))
+			continue;
+		slot = st->rules[i].filter;
+		if (slot >= XM_MAX_FILTERS || st->fexpr[slot][0])
+			continue;
+		if (bpf_map_lookup_elem(st->maps.filters, &slot, f)) {
+			err = -errno;
+			xm_err(cli, "cannot read map 'filters': %s",
+			       strerror(-err));
+			break;
+		}
+		f->expr[XM_FILTER_EXPR_MAX - 1] = '\0';
+		memcpy(st->fexpr[slot], f->expr, XM_FILTER_EXPR_MAX);
+	}
+	free(f);
+	return err;
+}
+
 static int xm_state_load(const struct xm_cli *cli, struct xm_state *st)
 {
 	__u32 i;
@@ -115,14 +152,17 @@ static int xm_state_load(const struct xm_cli *cli, struct xm_state *st)
 		st->coll[i].name[XM_NAME_LEN - 1] = '\0';
 	}
 	memcpy(st->coll_orig, st->coll, sizeof(st->coll));
-	err = xm_rules_read(st->maps.rules, st->ctl, st->rules, &st->nrules);
+	err = xm_table_read(&st->tb, st->rules, &st->nrules);
+	if (!err)
+		err = xm_table_read_old(&st->tb, st->rules_prev,
+					&st->nrules_prev);
 	if (err) {
 		xm_err(cli, "cannot read map 'rules': %s", strerror(-err));
 		return err;
 	}
 	memcpy(st->rules_orig, st->rules, st->nrules * sizeof(st->rules[0]));
 	st->nrules_orig = st->nrules;
-	return 0;
+	return xm_state_load_filters(cli, st);
 }
 
 int xm_state_open(const struct xm_cli *cli, const char *dev, bool write,
@@ -158,13 +198,13 @@ int xm_state_open(const struct xm_cli *cli, const char *dev, bool write,
 			goto err_close;
 		}
 	}
-	st->ctl = xm_ctl_map(st->maps.ctl);
-	if (!st->ctl) {
-		err = -errno;
-		xm_err(cli, "cannot mmap map 'ctl' of '%s': %s", dev,
+	err = xm_table_open(&st->tb, &st->maps);
+	if (err) {
+		xm_err(cli, "cannot mmap the rule tables of '%s': %s", dev,
 		       strerror(-err));
 		goto err_unlock;
 	}
+	st->ctl = st->tb.ctl;
 	err = xm_state_load(cli, st);
 	if (err)
 		goto err_unmap;
@@ -172,7 +212,7 @@ int xm_state_open(const struct xm_cli *cli, const char *dev, bool write,
 	return 0;
 
 err_unmap:
-	xm_ctl_unmap(st->ctl);
+	xm_table_close(&st->tb);
 err_unlock:
 	xm_unlock(st->lock_fd);
 err_close:
@@ -186,9 +226,10 @@ void xm_state_close(struct xm_state *st)
 {
 	if (!st)
 		return;
-	xm_ctl_unmap(st->ctl);
+	xm_table_close(&st->tb);
 	xm_unlock(st->lock_fd);
 	xm_maps_close(&st->maps);
+	free(st->fnew);
 	free(st);
 }
 
@@ -225,6 +266,8 @@ static int xm_coll_write(const struct xm_cli *cli, struct xm_state *st,
 	return 0;
 }
 
+static int xm_filters_commit(const struct xm_cli *cli, struct xm_state *st);
+
 static int xm_rules_commit(const struct xm_cli *cli, struct xm_state *st)
 {
 	__u32 i;
@@ -242,9 +285,13 @@ static int xm_rules_commit(const struct xm_cli *cli, struct xm_state *st)
 			return err;
 		}
 	}
-	err = xm_rules_publish(st->maps.rules, st->ctl, st->rules, st->nrules);
-	if (err)
-		xm_err(cli, "cannot update map 'rules': %s", strerror(-err));
+	err = xm_table_publish(&st->tb, st->rules, st->nrules);
+	if (err == -ETIMEDOUT)
+		xm_err(cli, "XDP program on '%s' did not leave the old rule table within 1 s; nothing changed",
+		       st->dev);
+	else if (err)
+		xm_err(cli, "cannot update the rule tables: %s",
+		       strerror(-err));
 	return err;
 }
 
@@ -262,7 +309,9 @@ int xm_state_commit(const struct xm_cli *cli, struct xm_state *st)
 	if (err)
 		goto out;
 	if (st->rules_dirty) {
-		err = xm_rules_commit(cli, st);
+		err = xm_filters_commit(cli, st);
+		if (!err)
+			err = xm_rules_commit(cli, st);
 		if (err)
 			goto out;
 	}
@@ -272,3 +321,89 @@ out:
 		__atomic_fetch_add(&st->ctl->coll_gen, 1, __ATOMIC_RELEASE);
 	return err;
 }
+
+/* Is filter slot i referred to by a rule of t[0..n)? */
+static bool xm_filter_used_by(const struct xm_rule *t, __u32 n, __u32 i)
+{
+	__u32 k;
+
+	for (k = 0; k < n; k++)
+		if ((t[k].fields & XM_F_FILTER) && t[k].filter == i)
+			return true;
+	return false;
+}
+
+/*
+ * A filters-map slot for expr: one already holding (or about to hold)
+ * the same expression, or one that no table half (live, previous, or the
+ * one being built) refers to, so a program is never rewritten while an
+ * XDP run may still execute it.  New programs are written at commit:
+ * until then nothing changes.
+ */
+int xm_state_filter_add(const struct xm_cli *cli, struct xm_state *st,
+			const char *expr, const struct xm_cbpf_prog *prog,
+			__u32 *slot)
+{
+	int free_slot = -1;
+	__u32 i;
+
+	for (i = 0; i < XM_MAX_FILTERS; i++) {
+		bool used = st->fpend[i] ||
+			    xm_filter_used_by(st->rules, st->nrules, i) ||
+			    xm_filter_used_by(st->rules_orig, st->nrules_orig, i) ||
+			    xm_filter_used_by(st->rules_prev, st->nrules_prev, i);
+
+		if (!used) {
+			if (free_slot < 0)
+				free_slot = (int)i;
+			continue;
+		}
+		if (!strcmp(st->fexpr[i], expr)) {
+			*slot = i;
+			return 0;
+		}
+	}
+	if (free_slot < 0) {
+		xm_err(cli, "rule add: filter table full (%d distinct filters)",
+		       XM_MAX_FILTERS);
+		return -ENOSPC;
+	}
+	if (!st->fnew)
+		st->fnew = calloc(XM_MAX_FILTERS, sizeof(*st->fnew));
+	if (!st->fnew)
+		return -ENOMEM;
+	i = (__u32)free_slot;
+	memset(&st->fnew[i], 0, sizeof(st->fnew[i]));
+	st->fnew[i].prog = *prog;
+	snprintf(st->fnew[i].expr, sizeof(st->fnew[i].expr), "%s", expr);
+	snprintf(st->fexpr[i], sizeof(st->fexpr[i]), "%s", expr);
+	st->fpend[i] = true;
+	*slot = i;
+	return 0;
+}
+
+/* Write the programs of filters this change added (before the rules
+ * that use them go live). */
+static int xm_filters_commit(const struct xm_cli *cli, struct xm_state *st)
+{
+	__u32 i;
+
+	for (i = 0; i < XM_MAX_FILTERS; i++) {
+		if (!st->fpend[i])
+			continue;
+		if (bpf_map_update_elem(st->maps.filters, &i, &st->fnew[i],
+					BPF_ANY)) {
+			xm_err(cli, "cannot update map 'filters': %s",
+			       strerror(errno));
+			return -errno;
+		}
+		st->fpend[i] = false;
+	}
+	return 0;
+}
+
+const char *xm_state_filter_expr(const struct xm_state *st, __u32 slot)
+{
+	return slot < XM_MAX_FILTERS ? st->fexpr[slot] : "";
+}
+

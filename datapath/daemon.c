@@ -200,6 +200,11 @@ static int xm_daemon_load(struct xm_daemon *d, char *msg, size_t len)
 	d->maps.worker_stats = bpf_map__fd(s->maps.worker_stats);
 	d->maps.xsks = bpf_map__fd(s->maps.xsks);
 	d->maps.dpinfo = bpf_map__fd(s->maps.dpinfo);
+	d->maps.tuples = bpf_map__fd(s->maps.tuples);
+	d->maps.resid = bpf_map__fd(s->maps.resid);
+	d->maps.rule_hash = bpf_map__fd(s->maps.rule_hash);
+	d->maps.filters = bpf_map__fd(s->maps.filters);
+	d->maps.qsbr = bpf_map__fd(s->maps.qsbr);
 
 	err = xm_maps_pin(d->opt.dev, &d->maps);
 	if (err) {

@@ -27,6 +27,35 @@ static inline void xm_recycle(struct xm_worker *w, __u64 chunk)
 	w->recycle[w->nrecycle++] = chunk;
 }
 
+/* Frames kept off the fill ring for the extra copies of replication. */
+#define XM_FREE_RESERVE 256u
+
+/*
+ * Frames sent in place stay with the kernel until their TX completes, so
+ * under load the fill ring drains faster than completions refill it and
+ * the kernel drops frames (xsk_fill_empty).  Top it up from the free
+ * list, keeping a reserve for extra copies.
+ */
+static void xm_worker_refill(struct xm_worker *w)
+{
+	struct xsk_ring_prod *fq = &w->q->fill;
+	__u32 want, i, idx;
+
+	if (w->nfree <= XM_FREE_RESERVE)
+		return;
+	want = w->nfree - XM_FREE_RESERVE;
+	if (want > XM_BATCH)
+		want = XM_BATCH;
+	want = xsk_prod_nb_free(fq, want);
+	if (want > XM_BATCH)
+		want = XM_BATCH;
+	if (!want || xsk_ring_prod__reserve(fq, want, &idx) != want)
+		return;
+	for (i = 0; i < want; i++)
+		*xsk_ring_prod__fill_addr(fq, idx + i) = w->free[--w->nfree];
+	xsk_ring_prod__submit(fq, want);
+}
+
 /* Recycled frames go onto the fill ring first (RX never starves), the
  * rest onto the free list for extra copies. */
 static void xm_worker_flush_recycle(struct xm_worker *w)
@@ -51,6 +80,7 @@ static void xm_worker_flush_recycle(struct xm_worker *w)
 		w->ws->fill_short++;
 	}
 	w->nrecycle = 0;
+	xm_worker_refill(w);
 }
 
 static void xm_worker_complete(struct xm_worker *w)
@@ -100,6 +130,7 @@ struct xm_frame {
 	__u8 *data;
 	__u32 len;
 	__u32 orig_len;		/* > len: XDP cut the frame to fit */
+	__u32 snaplen;		/* the rule's; 0: whole frame */
 	bool in_place;		/* the RX chunk already carries a copy */
 	struct xm_encap_pkt pkt;
 	__u32 sum_len;		/* bytes covered by pkt.payload_sum */
@@ -108,7 +139,7 @@ struct xm_frame {
 
 /*
  * Bytes of frame f that go to the collector of e.  A copy is cut to the
- * collector's snaplen (truncated_snap) or, failing that, to what fits
+ * rule's or the collector's snaplen (truncated_snap) or, failing that, to what fits
  * the TX MTU and a UMEM frame (truncated_mtu; this includes a jumbo frame
  * XDP already cut to fit a frame, f->orig_len).  Each cut copy is counted
  * once, under the limit that decided its length.
@@ -119,11 +150,15 @@ static __u32 xm_copy_len(const struct xm_tmpl_ent *e,
 {
 	__u32 full = f->orig_len > f->len ? f->orig_len : f->len;
 	__u32 limit = f->len < e->max_inner ? f->len : e->max_inner;
+	__u32 snap = e->snaplen;
 
+	/* The rule's snaplen and the collector's: the shorter one. */
+	if (f->snaplen && (!snap || f->snaplen < snap))
+		snap = f->snaplen;
 	*trunc = 1;
-	if (e->snaplen && e->snaplen < limit && full > e->snaplen) {
+	if (snap && snap < limit && full > snap) {
 		cs->truncated_snap++;
-		return e->snaplen;
+		return snap;
 	}
 	if (full > limit) {
 		cs->truncated_mtu++;
@@ -225,6 +260,8 @@ static __u32 xm_worker_frame(struct xm_worker *w,
 		goto bad;
 	f.pkt.hash = meta.flow_hash;
 	f.orig_len = meta.orig_len;
+	f.snaplen = meta.snaplen;
+	f.pkt.egress = meta.dir == XM_DIR_OUT;
 	f.pkt.tstamp = w->tstamp;
 	f.pkt.tagged = (__u8)xm_encap_inner_vlan(f.data, f.len,
 						 &f.pkt.vlan_tci);

@@ -40,6 +40,11 @@ struct xm_flow {
 	__u8 dst[16];
 	__u8 icmp_type;		/* ICMP/ICMPv6 type when icmp_ok */
 	__u8 icmp_ok;		/* an ICMP or ICMPv6 header parsed */
+	__u8 dscp;		/* when family != 0 */
+	__u8 tcp_flags;		/* when proto is TCP and l4_ok */
+	__u8 dir;		/* XM_DIR_*: set by the caller */
+	__u8 pad;
+	__u32 ifindex;		/* ingress device: set by the caller */
 };
 
 XM_INLINE __u32 xm_rol32(__u32 w, unsigned int s)
@@ -104,6 +109,7 @@ XM_INLINE void xm_parse_l4(const __u8 *p, const __u8 *end, __u32 avail,
 		}
 		f->sport = xm_ntohs(th->source);
 		f->dport = xm_ntohs(th->dest);
+		f->tcp_flags = th->flags;
 		f->l4_ok = 1;
 		return;
 	}
@@ -168,6 +174,7 @@ XM_INLINE void xm_parse_ipv4(const __u8 *p, const __u8 *end, struct xm_flow *f)
 	}
 	f->family = 4;
 	f->proto = iph->proto;
+	f->dscp = iph->tos >> 2;
 	__builtin_memcpy(f->src, &iph->saddr, 4);
 	__builtin_memcpy(f->dst, &iph->daddr, 4);
 	frag = xm_ntohs(iph->frag_off);
@@ -203,6 +210,7 @@ XM_INLINE void xm_parse_ipv6(const __u8 *p, const __u8 *end, struct xm_flow *f)
 		return;
 	}
 	f->family = 6;
+	f->dscp = (__u8)((xm_ntohl(ip6->ver_tc_flow) >> 22) & 0x3f);
 	__builtin_memcpy(f->src, ip6->saddr, 16);
 	__builtin_memcpy(f->dst, ip6->daddr, 16);
 	nh = ip6->nexthdr;

@@ -12,6 +12,8 @@
 
 #include <linux/types.h>
 
+#include "xm_cbpf.h"
+
 #define XM_PIN_ROOT "/sys/fs/bpf/xdp-mirror"
 #define XM_RUN_DIR "/run/xdp-mirror"
 
@@ -25,9 +27,16 @@
 #define XM_MAP_WORKER_STATS "worker_stats"
 #define XM_MAP_XSKS "xsks"
 #define XM_MAP_DPINFO "dpinfo"
+#define XM_MAP_TUPLES "tuples"
+#define XM_MAP_RESID "resid"
+#define XM_MAP_RULE_HASH "rule_hash"
+#define XM_MAP_FILTERS "filters"
+#define XM_MAP_QSBR "qsbr"
 
-#define XM_MAX_RULES 1024	/* rules in one table generation */
-#define XM_MAX_RULE_ID 4096	/* rule ids are 1..XM_MAX_RULE_ID-1 */
+#define XM_MAX_RULES 16384	/* rules in one table generation */
+#define XM_MAX_RULE_ID 65536	/* rule ids are 1..XM_MAX_RULE_ID-1 */
+#define XM_MAX_TUPLES 64	/* hashed rule shapes per generation */
+#define XM_MAX_FILTERS 256	/* pcap-filter programs */
 #define XM_MAX_COLLECTORS 64	/* one bit each in a rule's coll_mask */
 #define XM_MAX_QUEUES 64	/* RX queues / worker threads */
 #define XM_NAME_LEN 32
@@ -41,7 +50,24 @@ enum {
 	XM_F_PROTO = 1 << 2,
 	XM_F_SPORT = 1 << 3,
 	XM_F_DPORT = 1 << 4,
-	XM_F_VLAN = 1 << 5,
+	XM_F_VLAN = 1 << 5,	/* outer VLAN id */
+	XM_F_IVLAN = 1 << 6,	/* inner VLAN id (second tag) */
+	XM_F_DEV = 1 << 7,	/* ingress ifindex */
+	XM_F_DIR = 1 << 8,	/* direction */
+	XM_F_DSCP = 1 << 9,
+	XM_F_TCPFLAGS = 1 << 10, /* (flags & tcp_mask) == tcp_flags */
+	XM_F_FILTER = 1 << 11,	/* pcap-filter program `filter` */
+};
+
+enum xm_action {
+	XM_ACT_MIRROR = 0,
+	XM_ACT_SKIP = 1,	/* matched frames are not mirrored */
+};
+
+/* Directions, a mask in rules, one bit in a frame's flow. */
+enum {
+	XM_DIR_IN = 1,
+	XM_DIR_OUT = 2,
 };
 
 /*
@@ -62,7 +88,17 @@ struct xm_rule {
 	__u16 sport_lo, sport_hi;	/* host order, inclusive */
 	__u16 dport_lo, dport_hi;
 	__u16 vlan;		/* outer VLAN id when XM_F_VLAN */
-	__u16 pad;
+	__u16 ivlan;		/* inner VLAN id when XM_F_IVLAN */
+	__u32 ifindex;		/* ingress device when XM_F_DEV */
+	__u8 dir;		/* XM_DIR_* mask when XM_F_DIR */
+	__u8 dscp;		/* when XM_F_DSCP */
+	__u8 tcp_flags;		/* when XM_F_TCPFLAGS: wanted values ... */
+	__u8 tcp_mask;		/* ... of these flag bits */
+	__u8 action;		/* enum xm_action */
+	__u8 pad;
+	__u16 snaplen;		/* 0: whole frame */
+	__u32 sample;		/* 0 or 1: every frame; N: 1 in N */
+	__u32 filter;		/* filters map slot when XM_F_FILTER */
 	__u8 src[16], src_mask[16];
 	__u8 dst[16], dst_mask[16];
 	__u64 coll_mask;	/* bit n: collector id n gets a copy */
@@ -74,11 +110,83 @@ struct xm_rule {
  * word, so the XDP program can never see a count from one generation
  * and a table from the other.
  */
+struct xm_gen_info {
+	__u32 ntuples;		/* hashed rule shapes, sorted by min_prio */
+	__u32 nresid;		/* rules searched one by one */
+};
+
 struct xm_ctl {
 	__u32 rules_sel;
 	__u32 rule_gen;		/* bumped on every rule table change */
 	__u32 coll_gen;		/* bumped on every collector change */
 	__u32 pad;
+	/* Per table half; written before the flip that makes it live. */
+	struct xm_gen_info gen[2];
+};
+
+/*
+ * The classifier (tuple space search).  A rule whose fields are all exact
+ * values or prefixes (no port range, no filter) is "hashed": rules with
+ * the same set of fields and prefix lengths share a tuple, and the frame's
+ * fields under the tuple's masks form a key into the rule_hash map, whose
+ * value is the table slot of the best (prio, id) rule with that key.
+ * Tuples are sorted by the best prio among their rules, so the search
+ * stops at the first tuple that cannot beat the match found so far.  Other
+ * rules are "residual": slots in the resid map, in (prio, id) order,
+ * matched one by one.  Per frame the cost grows with the number of tuples
+ * and residual rules, not with the number of hashed rules.
+ *
+ * Tuples and residual lists exist per table half (index XM_SEL_IDX *
+ * XM_MAX_TUPLES / XM_MAX_RULES + i); hash keys carry their half in gen.
+ */
+struct xm_tuple {
+	__u32 fields;		/* XM_F_* of its rules */
+	__u32 min_prio;		/* best prio among its rules */
+	__u8 family;
+	__u8 src_plen;
+	__u8 dst_plen;
+	__u8 tcp_mask;
+	__u8 dir;
+	__u8 pad[3];
+	__u8 src_mask[16];
+	__u8 dst_mask[16];
+};
+
+/* Fields a tuple does not use are zero. */
+struct xm_rule_key {
+	__u16 tuple;
+	__u8 gen;		/* table half */
+	__u8 family;
+	__u8 proto;
+	__u8 dscp;
+	__u8 tcp_flags;
+	__u8 dir;
+	__u16 sport;
+	__u16 dport;
+	__u16 vlan;
+	__u16 ivlan;
+	__u32 ifindex;
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+/* A pcap-filter rule's program and the expression it came from (for
+ * `rule show`).  Immutable while any table half refers to its slot. */
+#define XM_FILTER_EXPR_MAX 256
+
+struct xm_filter {
+	struct xm_cbpf_prog prog;
+	char expr[XM_FILTER_EXPR_MAX];	/* NUL-terminated */
+};
+
+/*
+ * Quiescence: every XDP run adds one to its CPU's counter on entry and
+ * one on exit (odd = inside).  Before rewriting the half that was live
+ * until the last flip, the writer waits until every CPU that was inside
+ * at the flip has moved on, so no run still reads what it rewrites.
+ */
+struct xm_qsbr {
+	__u64 seq;
 };
 
 #define XM_SEL_IDX(sel) ((sel) & 1u)
@@ -144,6 +252,10 @@ struct xm_meta {
 	__u32 magic;
 	__u32 orig_len;		/* frame length before XDP cut it to fit a
 				 * UMEM frame; 0 when it was not cut */
+	__u16 snaplen;		/* the rule's; 0: whole frame */
+	__u8 dir;		/* XM_DIR_* the frame was seen in */
+	__u8 pad;
+	__u32 pad2;
 };
 
 /*
@@ -159,8 +271,8 @@ struct xm_meta {
 /*
  * Per-CPU, one entry per device.  Identities:
  *   rx = matched + not_matched
- *   matched = to_xsk + xsk_missing + meta_fail
- *   passed = not_matched + xsk_missing + meta_fail
+ *   matched = to_xsk + xsk_missing + meta_fail + skipped + sampled_out
+ *   passed = not_matched + xsk_missing + meta_fail + skipped + sampled_out
  * malformed counts frames whose headers were cut short or inconsistent;
  * they are classified on what did parse (a match-all rule still takes
  * them) and are included in the identity above.
@@ -180,6 +292,8 @@ struct xm_dev_stats {
 	__u64 xsk_missing;	/* matched, no socket on the queue: passed */
 	__u64 meta_fail;	/* matched, no room for metadata: passed */
 	__u64 neigh_passed;	/* not classified: ARP / ND (pass_neigh) */
+	__u64 skipped;		/* first match was an action skip rule */
+	__u64 sampled_out;	/* matched, not taken by the rule's sample */
 };
 
 /* Per-CPU, indexed by rule id. */

@@ -23,12 +23,53 @@
  */
 const volatile __u32 pass_neigh = 0;
 
+/* Both table halves; mmapable so that mirrorctl writes 10 000 rules with
+ * memcpy, not 10 000 system calls. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * XM_MAX_RULES);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct xm_rule);
 } rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * XM_MAX_TUPLES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xm_tuple);
+} tuples SEC(".maps");
+
+/* __u64 values: an mmapped array lays elements out 8 bytes apart. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * XM_MAX_RULES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} resid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * XM_MAX_RULES);
+	__type(key, struct xm_rule_key);
+	__type(value, __u32);
+} rule_hash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XM_MAX_FILTERS);
+	__type(key, __u32);
+	__type(value, struct xm_filter);
+} filters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xm_qsbr);
+} qsbr SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -91,46 +132,154 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
-struct xm_match_ctx {
+/* Search state: the best (prio, id) match so far, in the live half. */
+struct xm_search {
 	const struct xm_flow *flow;
-	__u32 base;		/* first slot of the live table */
-	__s32 found;		/* matching slot, or -1 */
+	struct xdp_md *ctx;	/* for pcap filters */
+	__u32 idx;		/* live table half */
+	__u32 best_prio;
+	__u32 best_id;
+	__s32 found;		/* slot (from the half's start) or -1 */
 };
 
-static long xm_match_one(__u32 i, void *data)
+static __always_inline const struct xm_rule *xm_rule_at(__u32 idx,
+							 __u32 slot)
 {
-	struct xm_match_ctx *mc = data;
-	__u32 slot = mc->base + i;
-	const struct xm_rule *r;
+	__u32 key;
 
-	r = bpf_map_lookup_elem(&rules, &slot);
-	if (!r)
+	if (slot >= XM_MAX_RULES)
+		return NULL;
+	key = idx * XM_MAX_RULES + slot;
+	return bpf_map_lookup_elem(&rules, &key);
+}
+
+static __always_inline void xm_search_take(struct xm_search *s,
+					   const struct xm_rule *r,
+					   __u32 slot)
+{
+	if (s->found >= 0 &&
+	    !xm_rule_before(r->prio, r->id, s->best_prio, s->best_id))
+		return;
+	s->found = (__s32)slot;
+	s->best_prio = r->prio;
+	s->best_id = r->id;
+}
+
+/* One tuple: a hash lookup with the frame's key under its masks. */
+static long xm_tuple_one(__u32 i, void *data)
+{
+	struct xm_search *s = data;
+	const struct xm_rule *r;
+	const struct xm_tuple *t;
+	struct xm_rule_key k;
+	__u32 key = s->idx * XM_MAX_TUPLES + i, *slot;
+
+	t = bpf_map_lookup_elem(&tuples, &key);
+	if (!t)
 		return 1;
-	if (xm_rule_match(r, mc->flow)) {
-		mc->found = (__s32)slot;
+	/* Sorted by min_prio: nothing from here on can win. */
+	if (s->found >= 0 && t->min_prio > s->best_prio)
 		return 1;
-	}
+	if (!xm_rule_key_of_flow(s->flow, t, i, s->idx, &k))
+		return 0;
+	slot = bpf_map_lookup_elem(&rule_hash, &k);
+	if (!slot)
+		return 0;
+	r = xm_rule_at(s->idx, *slot);
+	if (r)
+		xm_search_take(s, r, *slot);
 	return 0;
 }
 
-/* Slot of the first matching rule in the live table, or -1. */
-static __always_inline __s32 xm_classify(const struct xm_flow *f)
+/*
+ * Run the pcap filter in slot on the frame: 1 on a match.  A global
+ * (not inlined) function, so the verifier checks the interpreter once on
+ * its own instead of in every context of the rule walk that calls it.
+ */
+__attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
 {
-	struct xm_match_ctx mc = { .flow = f, .found = -1 };
+	const struct xm_filter *flt;
+	__u32 key = slot;
+
+	flt = bpf_map_lookup_elem(&filters, &key);
+	if (!flt)
+		return 0;
+	return xm_cbpf_run_xdp(&flt->prog, ctx) != 0;
+}
+
+/* One residual rule, in (prio, id) order: the first match ends it. */
+static long xm_resid_one(__u32 i, void *data)
+{
+	struct xm_search *s = data;
+	const struct xm_rule *r;
+	__u32 key = s->idx * XM_MAX_RULES + i;
+	__u64 *slot;
+
+	slot = bpf_map_lookup_elem(&resid, &key);
+	if (!slot)
+		return 1;
+	r = xm_rule_at(s->idx, (__u32)*slot);
+	if (!r)
+		return 1;
+	if (s->found >= 0 &&
+	    !xm_rule_before(r->prio, r->id, s->best_prio, s->best_id))
+		return 1;
+	if (!xm_rule_match(r, s->flow))
+		return 0;
+	if ((r->fields & XM_F_FILTER) && !xm_filter_run(s->ctx, r->filter))
+		return 0;
+	xm_search_take(s, r, (__u32)*slot);
+	return 1;
+}
+
+/*
+ * The live rule that frame f matches first in (prio, id) order, or NULL:
+ * hashed tuples first, then residual rules that can still beat the best
+ * hashed match.
+ */
+static __always_inline const struct xm_rule *
+xm_classify(struct xdp_md *ctx, const struct xm_flow *f)
+{
+	struct xm_search s = { .flow = f, .ctx = ctx, .found = -1 };
 	const struct xm_ctl *c;
-	__u32 key = 0, sel, n;
+	__u32 key = 0, sel, nt, nr;
 
 	c = bpf_map_lookup_elem(&ctl, &key);
 	if (!c)
-		return -1;
-	/* One load: table index and count come from the same generation. */
+		return NULL;
 	sel = *(volatile const __u32 *)&c->rules_sel;
-	n = XM_SEL_COUNT(sel);
-	if (n > XM_MAX_RULES)
-		n = XM_MAX_RULES;
-	mc.base = XM_SEL_IDX(sel) * XM_MAX_RULES;
-	bpf_loop(n, xm_match_one, &mc, 0);
-	return mc.found;
+	s.idx = XM_SEL_IDX(sel);
+	/* Written before the flip that made this half live. */
+	nt = c->gen[s.idx].ntuples;
+	nr = c->gen[s.idx].nresid;
+	if (nt > XM_MAX_TUPLES)
+		nt = XM_MAX_TUPLES;
+	if (nr > XM_MAX_RULES)
+		nr = XM_MAX_RULES;
+	bpf_loop(nt, xm_tuple_one, &s, 0);
+	bpf_loop(nr, xm_resid_one, &s, 0);
+	if (s.found < 0)
+		return NULL;
+	return xm_rule_at(s.idx, (__u32)s.found);
+}
+
+/* Entry/exit marks for the writer's quiescence wait (odd = inside).
+ * The atomic add is a full barrier: the mark is visible before the
+ * rules_sel load that follows it. */
+static __always_inline struct xm_qsbr *xm_qsbr_enter(void)
+{
+	__u32 key = 0;
+	struct xm_qsbr *q = bpf_map_lookup_elem(&qsbr, &key);
+
+	if (q)
+		__sync_fetch_and_add(&q->seq, 1);
+	return q;
+}
+
+static __always_inline void xm_qsbr_exit(struct xm_qsbr *q)
+{
+	if (q)
+		__sync_fetch_and_add(&q->seq, 1);
 }
 
 static __always_inline void xm_count_rule(__u32 id, __u64 bytes)
@@ -163,6 +312,10 @@ static __always_inline int xm_write_meta(struct xdp_md *ctx,
 	m->flow_hash = hash;
 	m->magic = XM_META_MAGIC;
 	m->orig_len = orig_len;
+	m->snaplen = r->snaplen;
+	m->dir = XM_DIR_IN;
+	m->pad = 0;
+	m->pad2 = 0;
 	return 0;
 }
 
@@ -180,51 +333,28 @@ static __always_inline int xm_needs_cut(struct xdp_md *ctx, __u64 len)
 	return len > XM_XSK_DATA_MAX && bpf_map_lookup_elem(&xsks, &q) != NULL;
 }
 
-SEC("xdp")
-int xm_xdp_mirror(struct xdp_md *ctx)
+/* The rule's decision for a matched frame: XDP_REDIRECT to the
+ * socket, or XDP_PASS (skip rule, sampled out, no socket, no room). */
+static __always_inline int xm_mirror_frame(struct xdp_md *ctx,
+					   struct xm_dev_stats *st,
+					   const struct xm_rule *r,
+					   const struct xm_flow *f, __u64 len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u64 len = (__u64)(data_end - data);
-	struct xm_flow f = {};
-	struct xm_dev_stats *st;
-	const struct xm_rule *r;
-	__u32 key = 0, slot;
 	__u32 orig_len;
-	__s32 found;
 	long ret;
 
-	st = bpf_map_lookup_elem(&dev_stats, &key);
-	if (!st)
-		return XDP_PASS;
-	st->rx++;
-	st->rx_bytes += len;
-
-	xm_parse(data, data_end, &f);
-	if (f.malformed)
-		st->malformed++;
-
-	if (pass_neigh && xm_flow_is_neigh(&f)) {
-		st->not_matched++;
-		st->neigh_passed++;
+	if (r->action == XM_ACT_SKIP) {
+		st->skipped++;
 		st->passed++;
 		return XDP_PASS;
 	}
-
-	found = xm_classify(&f);
-	slot = (__u32)found;
-	r = found >= 0 ? bpf_map_lookup_elem(&rules, &slot) : NULL;
-	if (!r) {
-		st->not_matched++;
+	if (r->sample > 1 && bpf_get_prandom_u32() % r->sample) {
+		st->sampled_out++;
 		st->passed++;
 		return XDP_PASS;
 	}
-	st->matched++;
-	st->matched_bytes += len;
-	xm_count_rule(r->id, len);
-
 	orig_len = xm_needs_cut(ctx, len) ? (__u32)len : 0;
-	if (xm_write_meta(ctx, r, xm_flow_hash(&f), orig_len)) {
+	if (xm_write_meta(ctx, r, xm_flow_hash(f), orig_len)) {
 		st->meta_fail++;
 		st->passed++;
 		return XDP_PASS;
@@ -243,6 +373,62 @@ int xm_xdp_mirror(struct xdp_md *ctx)
 	st->xsk_missing++;
 	st->passed++;
 	return XDP_PASS;
+}
+
+static __always_inline int xm_frame(struct xdp_md *ctx,
+				    struct xm_dev_stats *st)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = (__u64)(data_end - data);
+	struct xm_flow f = {};
+	const struct xm_rule *r;
+
+	st->rx++;
+	st->rx_bytes += len;
+
+	xm_parse(data, data_end, &f);
+	if (f.malformed)
+		st->malformed++;
+	f.dir = XM_DIR_IN;
+	f.ifindex = ctx->ingress_ifindex;
+
+	if (pass_neigh && xm_flow_is_neigh(&f)) {
+		st->not_matched++;
+		st->neigh_passed++;
+		st->passed++;
+		return XDP_PASS;
+	}
+
+	r = xm_classify(ctx, &f);
+	if (!r) {
+		st->not_matched++;
+		st->passed++;
+		return XDP_PASS;
+	}
+	st->matched++;
+	st->matched_bytes += len;
+	xm_count_rule(r->id, len);
+	return xm_mirror_frame(ctx, st, r, &f, len);
+}
+
+SEC("xdp")
+int xm_xdp_mirror(struct xdp_md *ctx)
+{
+	struct xm_dev_stats *st;
+	struct xm_qsbr *q;
+	__u32 key = 0;
+	int verdict;
+
+	st = bpf_map_lookup_elem(&dev_stats, &key);
+	if (!st)
+		return XDP_PASS;
+	/* Inside from before the rules_sel load until the last read of a
+	 * rule: the writer may then rewrite the half we did not use. */
+	q = xm_qsbr_enter();
+	verdict = xm_frame(ctx, st);
+	xm_qsbr_exit(q);
+	return verdict;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Smoke test of mirror-appliance: start/stop contract, one collector, a
-# match-all rule (written straight into the pinned maps with bpftool, so
-# this test does not depend on mirrorctl), 20 frames from scapy, VXLAN
-# copies with the inner frame byte-identical at the collector, counters.
+# Smoke test of mirror-appliance: start/stop contract, one collector
+# (written straight into the pinned map with bpftool, so the layout of
+# struct xm_collector is checked independently of mirrorctl), a match-all
+# rule, 20 frames from scapy, VXLAN copies with the inner frame
+# byte-identical at the collector, counters read back with bpftool.
 here=$(cd "$(dirname "$0")" && pwd)
 XM_BIN=${XM_BIN:-$here/../../build}
 . "$here/../lib/netns.sh"
@@ -41,11 +42,10 @@ if cmd == "setup":
     update("collectors", 0, struct.pack("<32sBBBBIIHHHBBI16s16s", b"col0", 4, 0, 0, 0, vni,
                                         0, 4789, 0, 0, 0, 0, 0,
                                         socket.inet_aton(remote) + bytes(12), bytes(16)))
-    # struct xm_rule: id 1, prio 100, no fields (match all), coll_mask bit 0
-    update("rules", 0, struct.pack("<IIIBBBBHHHHHH64s4xQ", 1, 100, 0, 0, 0, 0, 0,
-                                   0, 0, 0, 0, 0, 0, bytes(64), 1))
-    sel, rgen, cgen, _ = struct.unpack("<IIII", lookup("ctl", 0))
-    update("ctl", 0, struct.pack("<IIII", 2, rgen + 1, cgen + 1, 0))   # XM_SEL_MAKE(0, 1)
+    # The daemon picks collectors up when coll_gen moves.
+    c = bytearray(lookup("ctl", 0))
+    struct.pack_into("<I", c, 8, struct.unpack_from("<I", c, 8)[0] + 1)
+    update("ctl", 0, bytes(c))
 elif cmd == "stats":
     b = lookup("coll_stats", 0)
     cs = struct.unpack("<%dQ" % (len(b) // 8), b)
@@ -79,10 +79,14 @@ check_eq start_twice "$rc:$out" "1:mirror-appliance: already running on $DEV_DA 
 
 # -- one collector, match-all rule, 20 frames
 maps_py setup "$COL_IP" 4242 || fail maps "bpftool update failed"
-sleep 0.5	# the daemon re-reads collectors within 100 ms, resolves ARP
-in_ns "$NS_COL" tcpdump -i "$DEV_CB" -w "$WORK/col.pcap" -U udp port 4789 2>/dev/null &
+in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add collector col0 || fail rule "rule add failed"
+in_ns "$NS_COL" tcpdump -i "$DEV_CB" -w "$WORK/col.pcap" -U udp port 4789 2>"$WORK/tcpdump.err" &
 TCPDUMP_PID=$!
-sleep 1
+xm_wait 10 grep -q "listening on" "$WORK/tcpdump.err" || fail capture "tcpdump did not start"
+# The collector is usable once its neighbour resolved: the daemon asks
+# the kernel for it, so wait for the entry instead of sleeping.
+xm_wait 10 bash -c "ip -n $NS_DUT neigh show $COL_IP | grep -qE 'REACHABLE|STALE|DELAY'" ||
+	fail neigh "collector neighbour never resolved"
 in_ns "$NS_GEN" $PY - "$DEV_GA" "$WORK/sent.pcap" <<'PYEOF'
 import sys
 from scapy.all import Ether, IP, UDP, TCP, Raw, sendp, wrpcap
@@ -94,7 +98,8 @@ for i in range(20):
 wrpcap(sys.argv[2], fr)
 sendp(fr, iface=sys.argv[1], verbose=0)
 PYEOF
-sleep 1
+captured() { [ "$(tshark -r "$WORK/col.pcap" -T fields -e frame.number 2>/dev/null | wc -l)" -ge 20 ]; }
+xm_wait 10 captured || fail capture_complete "fewer than 20 copies captured"
 kill "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null; TCPDUMP_PID=
 
 res=$($PY - "$WORK/sent.pcap" "$WORK/col.pcap" "$DUT_IP" "$COL_IP" "$(xm_mac "$NS_COL" "$DEV_CB")" <<'PYEOF'
@@ -134,8 +139,9 @@ check_eq stop_again "$rc:$out" "1:mirror-appliance: no appliance running on $DEV
 
 # -- a crashed daemon's state is cleaned up by the next start
 in_dut "$APP" start --dev "$DEV_DA" --tx-dev "$DEV_DB" >/dev/null 2>&1
-kill -9 "$(cat "/run/xdp-mirror/$DEV_DA.pid")"
-sleep 0.2
+crashed=$(cat "/run/xdp-mirror/$DEV_DA.pid")
+kill -9 "$crashed"
+xm_wait 5 bash -c "! kill -0 $crashed 2>/dev/null" || fail crash "daemon $crashed did not die"
 out=$(in_dut "$APP" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1); rc=$?
 check_eq restart_after_crash "$rc:$out" "0:mirror-appliance: ready on $DEV_DA: 1 queue, copy mode, tx $DEV_DB"
 in_dut "$APP" stop --dev "$DEV_DA" >/dev/null 2>&1

@@ -2,19 +2,24 @@
 /*
  * test_xdp_prog - the appliance XDP program under BPF_PROG_TEST_RUN.
  *
- * The skeleton is loaded but attached nowhere.  Rules are written into
- * the rules map and published through ctl.rules_sel, then crafted frames
- * run through the program twice:
+ * The skeleton is loaded but attached nowhere.  Rule tables are installed
+ * the way mirrorctl does it, with xm_table_publish() on the mmapped maps
+ * (rules, tuples, residual list, hash keys, then the rules_sel flip), and
+ * crafted frames run through the program twice, as received on queue 0 of
+ * the loopback device (ifindex 1) of a private network namespace:
  *   pass A: no socket in xsks, so bpf_redirect_map falls back to XDP_PASS;
  *           a match counts xsk_missing and the frame comes back untouched;
- *   pass B: an AF_XDP socket (bound to the loopback of a private network
- *           namespace) sits in xsks[0]; a match returns XDP_REDIRECT and
- *           data_out starts with the xm_meta the program wrote (the kernel
- *           copies out from data_meta, and ctx_out.data is the meta length).
- * Every frame is also parsed and classified by the user-space build of the
- * same headers on the same table; both must pick the same rule, the meta
- * must carry the same flow hash, and dev_stats/rule_stats must equal the
- * counts this test predicts after every frame.
+ *   pass B: an AF_XDP socket (bound to that loopback) sits in xsks[0]; a
+ *           match returns XDP_REDIRECT and data_out starts with the
+ *           xm_meta the program wrote (the kernel copies out from
+ *           data_meta, and ctx_out.data is the meta length).
+ * Every frame is also parsed and classified by the user-space reference
+ * (xm_classify_table, a linear first match) on the same table; both must
+ * pick the same rule, the meta must carry the same flow hash and the
+ * rule's snaplen, and dev_stats/rule_stats must equal the counts this
+ * test predicts after every frame.  Actions (skip, sample) and the table
+ * generations have groups of their own; tests/unit/test_classify.c holds
+ * the randomised differential test of the tuple-space classifier.
  */
 #include <errno.h>
 #include <sched.h>
@@ -34,7 +39,9 @@
 #include "xm_parse.h"
 #include "xm_classify.h"
 #include "xm_addr.h"
+#include "xm_filter.h"
 #include "xm_maps.h"
+#include "xm_table.h"
 #include "mirror.skel.h"
 #include "xm_test.h"
 
@@ -45,21 +52,27 @@
 #define XT_META_LEN ((unsigned int)sizeof(struct xm_meta))
 #define XT_OUT_MAX 4096
 #define XT_NSTATS (sizeof(struct xm_dev_stats) / sizeof(__u64))
+#define XT_IFINDEX 1		/* lo: the ingress device of every test run */
 
 struct xt_ctx {
 	struct mirror_bpf *skel;
-	int prog_fd, rules_fd, ctl_fd, dev_fd, rstat_fd, xsks_fd;
+	int prog_fd, dev_fd, rstat_fd, xsks_fd, filters_fd, hash_fd;
+	/* the classifier's maps, mmapped by xm_table_open() */
+	struct xm_maps maps;
+	struct xm_table tb;
+	bool tb_open;
+	/* what the filters map holds, for the user-space reference */
+	struct xm_filter *filters;
 	/* AF_XDP socket used only as an xsks map entry */
 	void *umem_area;
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
 	struct xsk_ring_prod fq, tx;
 	struct xsk_ring_cons cq, rx;
-	/* the live table as published, and its generation */
+	/* the live table as published, and its half */
 	struct xm_rule tbl[XT_MAX_TBL];
 	__u32 ntbl;
 	__u32 live;
-	__u32 rule_gen;
 	/* the loaded program's pass_neigh (rodata) */
 	bool pass_neigh;
 	/* counters this test predicts */
@@ -69,7 +82,7 @@ struct xt_ctx {
 	struct xm_tsuite suite;
 };
 
-static void xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel);
+static int xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel);
 
 /* ---- rules ------------------------------------------------------------ */
 
@@ -131,54 +144,114 @@ static struct xm_rule xt_vlan(struct xm_rule r, __u16 vlan)
 	return r;
 }
 
-/* Write t into slots [gen * XM_MAX_RULES, +n) without publishing. */
-static int xt_write_table(struct xt_ctx *x, __u32 gen, const struct xm_rule *t,
-			  __u32 n)
+static struct xm_rule xt_ivlan(struct xm_rule r, __u16 vlan)
 {
-	__u32 i, slot;
-
-	for (i = 0; i < n; i++) {
-		slot = gen * XM_MAX_RULES + i;
-		if (bpf_map_update_elem(x->rules_fd, &slot, &t[i], BPF_ANY))
-			return -errno;
-	}
-	return 0;
+	r.ivlan = vlan;
+	r.fields |= XM_F_IVLAN;
+	return r;
 }
 
-static int xt_write_ctl(struct xt_ctx *x, __u32 sel)
+static struct xm_rule xt_dev(struct xm_rule r, __u32 ifindex)
 {
-	struct xm_ctl c = { .rules_sel = sel, .rule_gen = ++x->rule_gen };
-	__u32 key = 0;
-
-	if (bpf_map_update_elem(x->ctl_fd, &key, &c, BPF_ANY))
-		return -errno;
-	return 0;
+	r.ifindex = ifindex;
+	r.fields |= XM_F_DEV;
+	return r;
 }
 
-/* Write t into the inactive generation and make it live. */
+static struct xm_rule xt_dir(struct xm_rule r, __u8 dir)
+{
+	r.dir = dir;
+	r.fields |= XM_F_DIR;
+	return r;
+}
+
+static struct xm_rule xt_dscp(struct xm_rule r, __u8 dscp)
+{
+	r.dscp = dscp;
+	r.fields |= XM_F_DSCP;
+	return r;
+}
+
+static struct xm_rule xt_tcpflags(struct xm_rule r, __u8 flags, __u8 mask)
+{
+	r.tcp_flags = flags;
+	r.tcp_mask = mask;
+	r.fields |= XM_F_TCPFLAGS;
+	return r;
+}
+
+static struct xm_rule xt_filter(struct xm_rule r, __u32 slot)
+{
+	r.filter = slot;
+	r.fields |= XM_F_FILTER;
+	return r;
+}
+
+static struct xm_rule xt_skip(struct xm_rule r)
+{
+	r.action = XM_ACT_SKIP;
+	return r;
+}
+
+static struct xm_rule xt_snaplen(struct xm_rule r, __u16 snaplen)
+{
+	r.snaplen = snaplen;
+	return r;
+}
+
+static struct xm_rule xt_sample(struct xm_rule r, __u32 n)
+{
+	r.sample = n;
+	return r;
+}
+
+/* An empty table (xm_table_publish copies from t even when n is 0). */
+static const struct xm_rule xt_none[1];
+
+static __u32 xt_rules_sel(const struct xt_ctx *x)
+{
+	return __atomic_load_n(&x->tb.ctl->rules_sel, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Make t (in (prio, id) order) the live table with xm_table_publish(),
+ * as mirrorctl does.  The flip must select the other half with count n
+ * and bump rule_gen once.
+ */
 static int xt_publish(struct xt_ctx *x, struct xm_tgroup *g,
 		      const struct xm_rule *t, __u32 n)
 {
-	__u32 gen = x->live ^ 1;
-	__u32 i;
+	__u32 sel0 = xt_rules_sel(x), gen0 = x->tb.ctl->rule_gen, sel, i;
 	int err;
 
 	for (i = 0; i < n; i++) {
-		if (!t[i].id || t[i].id >= XT_MAX_ID || n > XT_MAX_TBL) {
-			xm_tg_fail(g, "test table entry %u is invalid", i);
+		if (!t[i].id || t[i].id >= XT_MAX_ID || n > XT_MAX_TBL ||
+		    (i && !xm_rule_before(t[i - 1].prio, t[i - 1].id,
+					  t[i].prio, t[i].id))) {
+			xm_tg_fail(g, "test table entry %u is invalid or out of order",
+				   i);
 			return -EINVAL;
 		}
 	}
-	err = xt_write_table(x, gen, t, n);
-	if (!err)
-		err = xt_write_ctl(x, XM_SEL_MAKE(gen, n));
+	err = xm_table_publish(&x->tb, t, n);
 	if (err) {
 		xm_tg_fail(g, "publishing %u rules: %s", n, strerror(-err));
 		return err;
 	}
-	memcpy(x->tbl, t, n * sizeof(*t));
+	sel = xt_rules_sel(x);
+	XM_EXPECT(g, XM_SEL_IDX(sel) == (XM_SEL_IDX(sel0) ^ 1u) &&
+		  XM_SEL_COUNT(sel) == n,
+		  "publish of %u rules: rules_sel 0x%x -> 0x%x", n, sel0, sel);
+	XM_EXPECT(g, x->tb.ctl->rule_gen == gen0 + 1,
+		  "publish: rule_gen %u -> %u, want one step", gen0,
+		  x->tb.ctl->rule_gen);
+	/* the half just written holds t exactly, keys included */
+	xm_t_check_half(g, "publish", &x->tb, &x->maps, XM_SEL_IDX(sel), t,
+			n);
+	if (n)
+		memcpy(x->tbl, t, n * sizeof(*t));
 	x->ntbl = n;
-	x->live = gen;
+	x->live = XM_SEL_IDX(sel);
 	return 0;
 }
 
@@ -189,7 +262,7 @@ static int xt_publish(struct xt_ctx *x, struct xm_tgroup *g,
 static const char *const xt_stat_names[] = {
 	"rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
 	"passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
-	"neigh_passed",
+	"neigh_passed", "skipped", "sampled_out",
 };
 
 _Static_assert(sizeof(xt_stat_names) / sizeof(xt_stat_names[0]) == XT_NSTATS,
@@ -270,11 +343,13 @@ static void xt_check_identities(struct xt_ctx *x, struct xm_tgroup *g)
 		  "rx %llu != matched %llu + not_matched %llu",
 		  (unsigned long long)s.rx, (unsigned long long)s.matched,
 		  (unsigned long long)s.not_matched);
-	XM_EXPECT(g, s.matched == s.to_xsk + s.xsk_missing + s.meta_fail,
-		  "matched %llu != to_xsk + xsk_missing + meta_fail",
+	XM_EXPECT(g, s.matched == s.to_xsk + s.xsk_missing + s.meta_fail +
+		  s.skipped + s.sampled_out,
+		  "matched %llu != to_xsk + xsk_missing + meta_fail + skipped + sampled_out",
 		  (unsigned long long)s.matched);
-	XM_EXPECT(g, s.passed == s.not_matched + s.xsk_missing + s.meta_fail,
-		  "passed %llu != not_matched + xsk_missing + meta_fail",
+	XM_EXPECT(g, s.passed == s.not_matched + s.xsk_missing + s.meta_fail +
+		  s.skipped + s.sampled_out,
+		  "passed %llu != not_matched + xsk_missing + meta_fail + skipped + sampled_out",
 		  (unsigned long long)s.passed);
 	XM_EXPECT(g, s.neigh_passed <= s.not_matched,
 		  "neigh_passed %llu > not_matched %llu",
@@ -294,10 +369,14 @@ struct xt_run {
 	__u8 out[XT_OUT_MAX];
 };
 
-/* One BPF_PROG_TEST_RUN of frame (with premeta bytes of existing
- * metadata in front) on RX queue 0. */
-static int xt_test_run(struct xt_ctx *x, const __u8 *frame, __u32 len,
-		       __u32 premeta, struct xt_run *r)
+/*
+ * Run frame (with premeta bytes of existing metadata in front) repeat
+ * times through BPF_PROG_TEST_RUN, received on RX queue 0 of XT_IFINDEX.
+ * The kernel does not reset the frame between repeats: repeat only frames
+ * that come back as they went in.
+ */
+static int xt_test_run_n(struct xt_ctx *x, const __u8 *frame, __u32 len,
+			 __u32 premeta, __u32 repeat, struct xt_run *r)
 {
 	__u8 in[XT_OUT_MAX];
 	struct xdp_md ci, co;
@@ -311,6 +390,8 @@ static int xt_test_run(struct xt_ctx *x, const __u8 *frame, __u32 len,
 	memset(&co, 0, sizeof(co));
 	ci.data = premeta;
 	ci.data_end = premeta + len;
+	ci.ingress_ifindex = XT_IFINDEX;
+	ci.rx_queue_index = 0;
 
 	LIBBPF_OPTS(bpf_test_run_opts, o,
 		.data_in = in,
@@ -321,7 +402,7 @@ static int xt_test_run(struct xt_ctx *x, const __u8 *frame, __u32 len,
 		.ctx_size_in = sizeof(ci),
 		.ctx_out = &co,
 		.ctx_size_out = sizeof(co),
-		.repeat = 1,
+		.repeat = repeat,
 	);
 	err = bpf_prog_test_run_opts(x->prog_fd, &o);
 	if (err)
@@ -330,6 +411,12 @@ static int xt_test_run(struct xt_ctx *x, const __u8 *frame, __u32 len,
 	r->out_len = o.data_size_out;
 	r->meta_len = co.data - co.data_meta;
 	return 0;
+}
+
+static int xt_test_run(struct xt_ctx *x, const __u8 *frame, __u32 len,
+		       __u32 premeta, struct xt_run *r)
+{
+	return xt_test_run_n(x, frame, len, premeta, 1, r);
 }
 
 static int xt_xsk_set(struct xt_ctx *x, bool on)
@@ -345,14 +432,24 @@ static int xt_xsk_set(struct xt_ctx *x, bool on)
 	return 0;
 }
 
-/* neigh: passed unclassified as ARP/ND (id is then 0). */
-static void xt_count(struct xt_ctx *x, __u32 len, int mal, __u32 id,
-		     bool xsk, bool meta_room, bool neigh)
+/* A frame that matched a mirror rule is taken (redirected or counted
+ * xsk_missing / meta_fail); a skip rule's frame is only passed.  The
+ * sample of a rule is not predicted here: frame-by-frame groups use
+ * rules that take every frame. */
+static bool xt_takes(const struct xm_rule *rule)
+{
+	return rule && rule->action != XM_ACT_SKIP;
+}
+
+/* neigh: passed unclassified as ARP/ND (rule is then NULL). */
+static void xt_count(struct xt_ctx *x, __u32 len, int mal,
+		     const struct xm_rule *rule, bool xsk, bool meta_room,
+		     bool neigh)
 {
 	x->exp.rx++;
 	x->exp.rx_bytes += len;
 	x->exp.malformed += mal ? 1 : 0;
-	if (!id) {
+	if (!rule) {
 		x->exp.not_matched++;
 		x->exp.neigh_passed += neigh ? 1 : 0;
 		x->exp.passed++;
@@ -360,9 +457,12 @@ static void xt_count(struct xt_ctx *x, __u32 len, int mal, __u32 id,
 	}
 	x->exp.matched++;
 	x->exp.matched_bytes += len;
-	x->exp_pkts[id]++;
-	x->exp_bytes[id] += len;
-	if (!meta_room) {
+	x->exp_pkts[rule->id]++;
+	x->exp_bytes[rule->id] += len;
+	if (rule->action == XM_ACT_SKIP) {
+		x->exp.skipped++;
+		x->exp.passed++;
+	} else if (!meta_room) {
 		x->exp.meta_fail++;
 		x->exp.passed++;
 	} else if (xsk) {
@@ -375,9 +475,10 @@ static void xt_count(struct xt_ctx *x, __u32 len, int mal, __u32 id,
 
 /* Pass A: no socket; everything comes back as XDP_PASS, unchanged. */
 static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
-		      const __u8 *frame, __u32 len, int mal, __u32 id,
+		      const __u8 *frame, __u32 len, int mal, int idx,
 		      bool neigh)
 {
+	const struct xm_rule *rule = idx >= 0 ? &x->tbl[idx] : NULL;
 	struct xt_run r;
 	int err;
 
@@ -388,7 +489,7 @@ static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		xm_tg_fail(g, "%s: test run: %s", name, strerror(-err));
 		return;
 	}
-	xt_count(x, len, mal, id, false, true, neigh);
+	xt_count(x, len, mal, rule, false, true, neigh);
 	XM_EXPECT(g, r.retval == XDP_PASS, "%s: no socket: retval %u, want XDP_PASS",
 		  name, r.retval);
 	XM_EXPECT(g, r.meta_len == 0 && r.out_len == len &&
@@ -399,13 +500,38 @@ static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 	xt_check_dev(x, g, name);
 }
 
+/* The xm_meta the program put in front of a frame of rule. */
+static void xt_check_meta(struct xm_tgroup *g, const char *name,
+			  const struct xm_meta *m, const struct xm_rule *rule,
+			  __u32 hash)
+{
+	XM_EXPECT(g, m->rule_id == rule->id,
+		  "%s: meta rule_id %u, user space picked %u", name,
+		  m->rule_id, rule->id);
+	XM_EXPECT(g, m->coll_mask == rule->coll_mask,
+		  "%s: meta coll_mask 0x%llx, want 0x%llx", name,
+		  (unsigned long long)m->coll_mask,
+		  (unsigned long long)rule->coll_mask);
+	XM_EXPECT(g, m->flow_hash == hash,
+		  "%s: meta flow_hash 0x%08x, user space 0x%08x", name,
+		  m->flow_hash, hash);
+	XM_EXPECT(g, m->magic == XM_META_MAGIC && m->orig_len == 0,
+		  "%s: meta magic 0x%08x orig_len %u", name, m->magic,
+		  m->orig_len);
+	XM_EXPECT(g, m->snaplen == rule->snaplen,
+		  "%s: meta snaplen %u, rule %u has %u", name, m->snaplen,
+		  rule->id, rule->snaplen);
+	XM_EXPECT(g, m->dir == XM_DIR_IN && !m->pad && !m->pad2,
+		  "%s: meta dir %u pad %u/%u, want %u and zeros", name,
+		  m->dir, m->pad, m->pad2, XM_DIR_IN);
+}
+
 /* Pass B: socket present; a match is redirected with xm_meta in front. */
 static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		      const __u8 *frame, __u32 len, int mal, int idx,
 		      __u32 hash, bool neigh)
 {
 	const struct xm_rule *rule = idx >= 0 ? &x->tbl[idx] : NULL;
-	__u32 id = rule ? rule->id : 0;
 	struct xm_meta m;
 	struct xt_run r;
 	int err;
@@ -419,12 +545,13 @@ static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		xm_tg_fail(g, "%s: socket run: %s", name, strerror(-err));
 		return;
 	}
-	xt_count(x, len, mal, id, true, true, neigh);
-	if (!rule) {
+	xt_count(x, len, mal, rule, true, true, neigh);
+	if (!xt_takes(rule)) {
 		XM_EXPECT(g, r.retval == XDP_PASS && r.meta_len == 0 &&
 			  r.out_len == len && !memcmp(r.out, frame, len),
-			  "%s: unmatched with socket: retval %u meta %u len %u, want XDP_PASS, unchanged",
-			  name, r.retval, r.meta_len, r.out_len);
+			  "%s: %s with socket: retval %u meta %u len %u, want XDP_PASS, unchanged",
+			  name, rule ? "skipped" : "unmatched", r.retval,
+			  r.meta_len, r.out_len);
 	} else if (r.retval != XDP_REDIRECT || r.meta_len != XT_META_LEN ||
 		   r.out_len != len + XT_META_LEN) {
 		xm_tg_fail(g, "%s: with socket: retval %u meta %u len %u, want XDP_REDIRECT, %u, %u",
@@ -432,24 +559,29 @@ static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 			   len + XT_META_LEN);
 	} else {
 		memcpy(&m, r.out, sizeof(m));
-		XM_EXPECT(g, m.rule_id == id,
-			  "%s: meta rule_id %u, user space picked %u", name,
-			  m.rule_id, id);
-		XM_EXPECT(g, m.coll_mask == rule->coll_mask,
-			  "%s: meta coll_mask 0x%llx, want 0x%llx", name,
-			  (unsigned long long)m.coll_mask,
-			  (unsigned long long)rule->coll_mask);
-		XM_EXPECT(g, m.flow_hash == hash,
-			  "%s: meta flow_hash 0x%08x, user space 0x%08x", name,
-			  m.flow_hash, hash);
-		XM_EXPECT(g, m.magic == XM_META_MAGIC && m.orig_len == 0,
-			  "%s: meta magic 0x%08x orig_len %u", name, m.magic,
-			  m.orig_len);
+		xt_check_meta(g, name, &m, rule, hash);
 		XM_EXPECT(g, !memcmp(r.out + XT_META_LEN, frame, len),
 			  "%s: frame after meta changed", name);
 	}
 	xt_check_dev(x, g, name);
 	xt_check_table_stats(x, g, name);
+}
+
+/* The parse the XDP program works on: received on XT_IFINDEX, inbound. */
+static void xt_parse(const struct xm_fb *fb, struct xm_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	xm_parse(fb->d, fb->d + fb->len, f);
+	f->dir = XM_DIR_IN;
+	f->ifindex = XT_IFINDEX;
+}
+
+/* The user-space reference on the live table: index or -1. */
+static int xt_classify(const struct xt_ctx *x, const struct xm_fb *fb,
+		       const struct xm_flow *f)
+{
+	return xm_classify_table(x->tbl, x->ntbl, f, fb->d, fb->len,
+				 x->filters);
 }
 
 /*
@@ -474,9 +606,8 @@ static void xt_frame_nd(struct xt_ctx *x, struct xm_tgroup *g,
 		xm_tg_fail(g, "%s: frame builder overflow", name);
 		return;
 	}
-	memset(&f, 0, sizeof(f));
-	xm_parse(fb->d, fb->d + fb->len, &f);
-	idx = xm_classify_table(x->tbl, x->ntbl, &f);
+	xt_parse(fb, &f);
+	idx = xt_classify(x, fb, &f);
 	uid = idx >= 0 ? x->tbl[idx].id : 0;
 	XM_EXPECT(g, uid == want_id, "%s: user-space classifier picked rule %u, want %u",
 		  name, uid, want_id);
@@ -506,7 +637,7 @@ static void xt_frame_nd(struct xt_ctx *x, struct xm_tgroup *g,
 			  name, fb->len, err);
 		return;
 	}
-	xt_pass_a(x, g, name, fb->d, fb->len, f.malformed, uid, skip);
+	xt_pass_a(x, g, name, fb->d, fb->len, f.malformed, idx, skip);
 	xt_pass_b(x, g, name, fb->d, fb->len, f.malformed, idx,
 		  xm_flow_hash(&f), skip);
 }
@@ -587,12 +718,12 @@ static void xt_arp(struct xm_fb *fb)
  * difference found in one group is reported there and not again by
  * every later group.
  */
-static void xt_begin(struct xt_ctx *x, struct xm_tgroup *g, const char *name)
+/* Take the kernel's counters as the prediction from here on. */
+static void xt_resync(struct xt_ctx *x, struct xm_tgroup *g)
 {
 	struct xm_rule_stats rs;
 	__u32 id;
 
-	xm_tg_begin(g, name);
 	if (xt_read_dev(x, &x->exp))
 		xm_tg_fail(g, "reading dev_stats");
 	for (id = 1; id < XT_MAX_ID; id++) {
@@ -603,6 +734,12 @@ static void xt_begin(struct xt_ctx *x, struct xm_tgroup *g, const char *name)
 		x->exp_pkts[id] = rs.packets;
 		x->exp_bytes[id] = rs.bytes;
 	}
+}
+
+static void xt_begin(struct xt_ctx *x, struct xm_tgroup *g, const char *name)
+{
+	xm_tg_begin(g, name);
+	xt_resync(x, g);
 }
 
 static void xt_end(struct xt_ctx *x, struct xm_tgroup *g)
@@ -1561,7 +1698,7 @@ static unsigned int xt_nd_run(struct xt_ctx *x, struct xm_tgroup *g)
 static void xt_group_neigh(struct xt_ctx *x)
 {
 	struct xm_rule tbl[XT_MAX_TBL];
-	__u32 ntbl, live, rule_gen;
+	__u32 ntbl, live;
 	struct mirror_bpf *skel;
 	struct xm_dev_stats st;
 	struct xm_tgroup g;
@@ -1580,7 +1717,6 @@ static void xt_group_neigh(struct xt_ctx *x)
 	memcpy(tbl, x->tbl, sizeof(tbl));
 	ntbl = x->ntbl;
 	live = x->live;
-	rule_gen = x->rule_gen;
 	xm_tg_begin(&g, "xdp_neigh_load_pass_neigh");
 	skel = mirror_bpf__open();
 	if (!skel) {
@@ -1597,10 +1733,20 @@ static void xt_group_neigh(struct xt_ctx *x)
 		mirror_bpf__destroy(skel);
 		return;
 	}
-	xt_use_skel(x, skel);
-	x->live = 0;
+	err = xt_use_skel(x, skel);
+	if (err) {
+		xm_tg_fail(&g, "mapping the tables of the pass_neigh program: %s",
+			   strerror(-err));
+		xm_tg_end(&x->suite, &g);
+		mirror_bpf__destroy(skel);
+		xt_use_skel(x, x->skel);
+		return;
+	}
+	x->live = XM_SEL_IDX(xt_rules_sel(x));
 	x->ntbl = 0;
-	x->rule_gen = 0;
+	XM_EXPECT(&g, xt_rules_sel(x) == 0 && x->tb.ctl->rule_gen == 0,
+		  "fresh program: rules_sel 0x%x rule_gen %u, want 0, 0",
+		  xt_rules_sel(x), x->tb.ctl->rule_gen);
 	xm_tg_end(&x->suite, &g);
 
 	xt_begin(x, &g, "xdp_neigh_passed");
@@ -1627,16 +1773,439 @@ static void xt_group_neigh(struct xt_ctx *x)
 	xt_end(x, &g);
 
 	/* back to the first program and its table */
+	xm_tg_begin(&g, "xdp_neigh_back_to_first_program");
+	xm_table_close(&x->tb);
+	x->tb_open = false;
 	mirror_bpf__destroy(skel);
-	xt_use_skel(x, x->skel);
+	err = xt_use_skel(x, x->skel);
+	XM_EXPECT(&g, !err, "mapping the first program's tables again: %s",
+		  strerror(-err));
 	memcpy(x->tbl, tbl, sizeof(tbl));
 	x->ntbl = ntbl;
 	x->live = live;
-	x->rule_gen = rule_gen;
+	if (!err)
+		XM_EXPECT(&g, XM_SEL_IDX(xt_rules_sel(x)) == live &&
+			  XM_SEL_COUNT(xt_rules_sel(x)) == ntbl,
+			  "first program's rules_sel is 0x%x, want half %u with %u rules",
+			  xt_rules_sel(x), live, ntbl);
+	xm_tg_end(&x->suite, &g);
+}
+
+/* ---- the fields added with the tuple classifier ------------------------ */
+
+/* TCP over IPv4 or IPv6 with the given DSCP and TCP flags. */
+static void xt_tcp_ds(struct xm_fb *fb, int v6, __u8 dscp, __u8 flags,
+		      __u16 dp)
+{
+	if (v6) {
+		xt_v6_l4(fb, 6, V6S, V6D, 1000, dp);
+		/* version 6, traffic class dscp << 2 | ECN 1, flow label */
+		xm_fb_put32(fb, 14, 0x60000000u | (__u32)dscp << 22 |
+			    1u << 20 | 0x12345);
+	} else {
+		xt_v4(fb, 6, V4S, V4D);
+		fb->d[15] = (__u8)(dscp << 2 | 1);
+		xm_fb_tcp(fb, 1000, dp, 5);
+	}
+	fb->d[fb->l4_off + 13] = flags;
+	xm_fb_finish(fb);
+}
+
+/*
+ * Ingress device (every test run arrives on XT_IFINDEX), direction (always
+ * inbound here), DSCP, TCP flags under a mask and the inner VLAN tag; in
+ * hashed rules and behind port ranges in residual ones.
+ */
+static void xt_group_fields(struct xt_ctx *x)
+{
+	const struct xm_rule t[] = {
+		xt_dev(xt_rule(1, 10), XT_IFINDEX + 1),
+		xt_dir(xt_rule(2, 11), XM_DIR_OUT),
+		xt_dscp(xt_proto(xt_rule(3, 20), 6), 46),
+		xt_tcpflags(xt_rule(4, 30), 0x02, 0x12),	/* SYN, no ACK */
+		xt_ivlan(xt_vlan(xt_rule(5, 40), 10), 20),
+		xt_dport(xt_dir(xt_dev(xt_rule(6, 50), XT_IFINDEX),
+				XM_DIR_IN), 7, 7),
+		xt_dport(xt_dir(xt_rule(7, 60), XM_DIR_IN | XM_DIR_OUT), 8, 9),
+		xt_sport(xt_dev(xt_rule(8, 70), XT_IFINDEX), 100, 200),
+		xt_sport(xt_dev(xt_rule(9, 80), XT_IFINDEX + 1), 0, 65535),
+		xt_sport(xt_dir(xt_rule(10, 90), XM_DIR_OUT), 0, 65535),
+	};
+	struct xm_tgroup g;
+	struct xm_fb fb;
+
+	xt_begin(x, &g, "xdp_fields_dev_dir_dscp_flags_ivlan");
+	if (XT_PUBLISH(x, &g, t))
+		goto out;
+	xt_tcp_ds(&fb, 0, 46, 0x10, 80);
+	xt_frame(x, &g, "v4 tcp dscp 46", &fb, 3, 0);
+	xt_tcp_ds(&fb, 1, 46, 0x10, 80);
+	xt_frame(x, &g, "v6 tcp dscp 46", &fb, 3, 0);
+	xt_tcp_ds(&fb, 0, 45, 0x10, 80);
+	xt_frame(x, &g, "v4 tcp dscp 45 ack", &fb, 0, 0);
+	xt_tcp_ds(&fb, 1, 47, 0x02, 80);
+	xt_frame(x, &g, "v6 tcp dscp 47 syn", &fb, 4, 0);
+	xt_tcp_ds(&fb, 0, 0, 0x03, 80);
+	xt_frame(x, &g, "v4 tcp syn+fin", &fb, 4, 0);
+	xt_tcp_ds(&fb, 0, 0, 0x12, 80);
+	xt_frame(x, &g, "v4 tcp syn+ack", &fb, 0, 0);
+	xt_tcp_ds(&fb, 0, 0, 0x12, 7);
+	xt_frame(x, &g, "tcp :7, dev 1 dir in", &fb, 6, 0);
+	xt_v4_udp(&fb, V4S, V4D, 5000, 9);
+	xt_frame(x, &g, "udp :9, both directions", &fb, 7, 0);
+	xt_v4_udp(&fb, V4S, V4D, 150, 10);
+	xt_frame(x, &g, "udp sport 150, dev 1", &fb, 8, 0);
+	xt_v4_udp(&fb, V4S, V4D, 201, 10);
+	xt_frame(x, &g, "udp sport 201", &fb, 0, 0);
+	xt_vlan_frame(&fb, 0x88a8, 10, 0x8100, 20, 17);
+	xt_frame(x, &g, "qinq 10/20", &fb, 5, 0);
+	xt_vlan_frame(&fb, 0x88a8, 10, 0x8100, 21, 17);
+	xt_frame(x, &g, "qinq 10/21", &fb, 0, 0);
+	xt_vlan_frame(&fb, 0x8100, 20, 0x8100, 10, 17);
+	xt_frame(x, &g, "qinq 20/10", &fb, 0, 0);
+	xt_vlan_frame(&fb, 0x8100, 10, 0, 0, 17);
+	xt_frame(x, &g, "single tag 10", &fb, 0, 0);
+	xt_arp(&fb);
+	xt_frame(x, &g, "arp", &fb, 0, 0);
+out:
+	xt_end(x, &g);
+}
+
+/* Write expr, compiled, into filters slot (and the reference's copy);
+ * NULL clears the slot. */
+static int xt_filter_set(struct xt_ctx *x, struct xm_tgroup *g, __u32 slot,
+			 const char *expr)
+{
+	struct xm_filter *f = &x->filters[slot];
+	char err[256];
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (expr) {
+		rc = xm_filter_compile(expr, &f->prog, err, sizeof(err));
+		if (rc) {
+			xm_tg_fail(g, "xm_filter_compile: %s", err);
+			return rc;
+		}
+		snprintf(f->expr, sizeof(f->expr), "%s", expr);
+	}
+	if (bpf_map_update_elem(x->filters_fd, &slot, f, BPF_ANY)) {
+		rc = -errno;
+		xm_tg_fail(g, "writing filters[%u]: %s", slot, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * pcap-filter rules (residual): the program decides on the frame bytes,
+ * both in the XDP program and in the reference; an empty slot never
+ * matches; a filter rule's other fields still apply.
+ */
+static void xt_group_filter(struct xt_ctx *x)
+{
+	const struct xm_rule t[] = {
+		xt_filter(xt_rule(1, 10), 5),
+		xt_filter(xt_dport(xt_proto(xt_rule(2, 20), 17), 53, 53), 6),
+		xt_filter(xt_rule(3, 30), 7),		/* slot left empty */
+		xt_filter(xt_vlan(xt_rule(4, 40), 10), 8),
+		xt_dport(xt_rule(5, 50), 80, 80),
+		xt_rule(9, 90),
+	};
+	struct xm_tgroup g;
+	struct xm_fb fb;
+
+	xt_begin(x, &g, "xdp_filter_rules");
+	if (xt_filter_set(x, &g, 5, "tcp dst port 80 and src net 10.0.0.0/8") ||
+	    xt_filter_set(x, &g, 6, "udp and src port 1000") ||
+	    xt_filter_set(x, &g, 7, NULL) ||
+	    xt_filter_set(x, &g, 8, "vlan 10 and udp"))
+		goto out;
+	if (XT_PUBLISH(x, &g, t))
+		goto out;
+	xt_v4_tcp(&fb, V4S, V4D, 1, 80);
+	xt_frame(x, &g, "tcp 10.1.2.3 -> :80", &fb, 1, 0);
+	xt_v4_tcp(&fb, "11.1.2.3", V4D, 1, 80);
+	xt_frame(x, &g, "tcp 11.1.2.3 -> :80", &fb, 5, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1000, 53);
+	xt_frame(x, &g, "udp 1000 -> 53", &fb, 2, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1001, 53);
+	xt_frame(x, &g, "udp 1001 -> 53", &fb, 9, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1000, 54);
+	xt_frame(x, &g, "udp 1000 -> 54", &fb, 9, 0);
+	xt_vlan_frame(&fb, 0x8100, 10, 0, 0, 17);
+	xt_frame(x, &g, "vlan 10 udp", &fb, 4, 0);
+	/* pcap offsets move behind a tag: the tcp filter fails there */
+	xt_vlan_frame(&fb, 0x8100, 11, 0, 0, 6);
+	xt_frame(x, &g, "vlan 11 tcp :80", &fb, 5, 0);
+	xt_arp(&fb);
+	xt_frame(x, &g, "arp", &fb, 9, 0);
+	/* no live rule refers to the slots when they are cleared */
+	xt_publish(x, &g, xt_none, 0);
+out:
+	xt_filter_set(x, &g, 5, NULL);
+	xt_filter_set(x, &g, 6, NULL);
+	xt_filter_set(x, &g, 8, NULL);
+	xt_end(x, &g);
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+/*
+ * A skip rule's frames are counted as matched, skipped and passed (and on
+ * the rule) but never redirected, socket or not; it wins over any later
+ * mirror rule, hashed or residual, and loses to an earlier one.  A mirror
+ * rule's snaplen travels in the metadata (checked by pass B).
+ */
+static void xt_group_skip(struct xt_ctx *x)
+{
+	const struct xm_rule t[] = {
+		xt_skip(xt_src(xt_proto(xt_rule(41, 10), 6), "10.0.0.0/8")),
+		xt_dport(xt_proto(xt_rule(46, 12), 17), 1200, 1200),
+		xt_skip(xt_dport(xt_rule(42, 15), 1000, 2000)),
+		xt_snaplen(xt_proto(xt_rule(43, 20), 6), 128),
+		xt_snaplen(xt_dport(xt_rule(44, 30), 1500, 1500), 64),
+		xt_snaplen(xt_dport(xt_rule(47, 31), 2500, 2600), 65535),
+		xt_skip(xt_rule(45, 90)),
+	};
+	struct xm_tgroup g;
+	struct xm_dev_stats st;
+	struct xm_fb fb;
+	__u64 skipped0;
+
+	xt_begin(x, &g, "xdp_action_skip_snaplen");
+	skipped0 = x->exp.skipped;
+	if (XT_PUBLISH(x, &g, t))
+		goto out;
+	xt_v4_tcp(&fb, V4S, V4D, 1, 80);
+	xt_frame(x, &g, "tcp from 10/8: skip before mirror", &fb, 41, 0);
+	xt_v4_tcp(&fb, "11.0.0.1", V4D, 1, 80);
+	xt_frame(x, &g, "tcp from 11/8: mirror, snaplen 128", &fb, 43, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1, 1200);
+	xt_frame(x, &g, "udp :1200: hashed mirror before residual skip", &fb,
+		 46, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1, 1300);
+	xt_frame(x, &g, "udp :1300: residual skip", &fb, 42, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1, 1500);
+	xt_frame(x, &g, "udp :1500: residual skip before hashed mirror", &fb,
+		 42, 0);
+	xt_v4_udp(&fb, V4S, V4D, 1, 2550);
+	xt_frame(x, &g, "udp :2550: residual mirror, snaplen 65535", &fb, 47,
+		 0);
+	xt_v4_udp(&fb, V4S, V4D, 1, 5);
+	xt_frame(x, &g, "udp :5: skip catch-all", &fb, 45, 0);
+	xt_arp(&fb);
+	xt_frame(x, &g, "arp: skip catch-all", &fb, 45, 0);
+	/* 41 once, 42 and 45 twice, each in passes A and B */
+	if (!xt_read_dev(x, &st))
+		XM_EXPECT(&g, st.skipped - skipped0 == 10,
+			  "skipped +%llu, want 10",
+			  (unsigned long long)(st.skipped - skipped0));
+out:
+	xt_end(x, &g);
+}
+
+static __u64 xt_isqrt(__u64 v)
+{
+	__u64 r = 0;
+
+	while ((r + 1) * (r + 1) <= v)
+		r++;
+	return r;
+}
+
+/* |taken - n/k| within 5 standard deviations of Binomial(n, 1/k). */
+static bool xt_binomial_ok(__u64 taken, __u64 n, __u64 k)
+{
+	__u64 mean = n / k, var = n * (k - 1) / (k * k);
+	__u64 bound = 5 * xt_isqrt(var) + 5;
+
+	return taken + bound >= mean && taken <= mean + bound;
+}
+
+/*
+ * Sample 1 in N: every matched frame is counted on the rule and as
+ * matched; the ones the sample does not take are sampled_out and passed,
+ * the others go on as usual (xsk_missing without a socket, to_xsk with
+ * one).  Sample 0 and 1 take every frame.
+ */
+static void xt_group_sample(struct xt_ctx *x)
+{
+	const struct xm_rule t[] = {
+		xt_sample(xt_proto(xt_rule(51, 10), 17), 4),
+		xt_sample(xt_proto(xt_rule(52, 20), 6), 1),
+		xt_proto(xt_rule(53, 30), 1),
+	};
+	const __u32 n = 20000, nsock = 2000;
+	struct xm_dev_stats s0, s1;
+	struct xm_rule_stats rs0, rs1;
+	struct xm_tgroup g;
+	struct xm_fb fb;
+	struct xt_run r;
+	struct xm_meta m;
+	__u64 taken, redirected = 0, other = 0;
+	unsigned int i;
+	int err;
+
+	xt_begin(x, &g, "xdp_action_sample");
+	if (XT_PUBLISH(x, &g, t))
+		goto out;
+
+	/* no socket: repeat in the kernel, the frame comes back as it went */
+	xt_v4_udp(&fb, V4S, V4D, 1, 53);
+	err = xt_read_dev(x, &s0);
+	if (!err)
+		err = xm_percpu_sum(x->rstat_fd, 51, (__u64 *)&rs0, 2);
+	if (!err)
+		err = xt_test_run_n(x, fb.d, fb.len, 0, n, &r);
+	if (!err)
+		err = xt_read_dev(x, &s1);
+	if (!err)
+		err = xm_percpu_sum(x->rstat_fd, 51, (__u64 *)&rs1, 2);
+	if (err) {
+		xm_tg_fail(&g, "sample 4, %u runs: %s", n, strerror(-err));
+		goto out;
+	}
+	taken = s1.xsk_missing - s0.xsk_missing;
+	printf("# sample 4: %llu of %u frames taken (expected %u)\n",
+	       (unsigned long long)taken, n, n / 4);
+	XM_EXPECT(&g, r.retval == XDP_PASS, "sample 4: retval %u", r.retval);
+	XM_EXPECT(&g, s1.rx - s0.rx == n && s1.matched - s0.matched == n &&
+		  s1.passed - s0.passed == n && s1.to_xsk == s0.to_xsk &&
+		  s1.meta_fail == s0.meta_fail && s1.skipped == s0.skipped,
+		  "sample 4, %u frames: rx +%llu matched +%llu passed +%llu",
+		  n, (unsigned long long)(s1.rx - s0.rx),
+		  (unsigned long long)(s1.matched - s0.matched),
+		  (unsigned long long)(s1.passed - s0.passed));
+	XM_EXPECT(&g, s1.sampled_out - s0.sampled_out == n - taken,
+		  "sample 4: sampled_out +%llu, want matched - taken = %llu",
+		  (unsigned long long)(s1.sampled_out - s0.sampled_out),
+		  (unsigned long long)(n - taken));
+	XM_EXPECT(&g, xt_binomial_ok(taken, n, 4),
+		  "sample 4: %llu of %u frames taken, outside 5 sigma of %u",
+		  (unsigned long long)taken, n, n / 4);
+	XM_EXPECT(&g, rs1.packets - rs0.packets == n &&
+		  rs1.bytes - rs0.bytes == (__u64)n * fb.len,
+		  "sample 4: rule_stats +%llu pkts, want every frame (%u)",
+		  (unsigned long long)(rs1.packets - rs0.packets), n);
+
+	/* with a socket, frame by frame: taken ones carry the meta */
+	err = xt_read_dev(x, &s0);
+	if (!err)
+		err = xt_xsk_set(x, true);
+	for (i = 0; !err && i < nsock; i++) {
+		err = xt_test_run(x, fb.d, fb.len, 0, &r);
+		if (err)
+			break;
+		if (r.retval == XDP_REDIRECT && r.meta_len == XT_META_LEN) {
+			memcpy(&m, r.out, sizeof(m));
+			if (m.rule_id == 51 && m.magic == XM_META_MAGIC)
+				redirected++;
+			else
+				other++;
+		} else if (r.retval != XDP_PASS || r.meta_len ||
+			   r.out_len != fb.len) {
+			other++;
+		}
+	}
+	if (xt_xsk_set(x, false) && !err)
+		err = -EIO;
+	if (!err)
+		err = xt_read_dev(x, &s1);
+	if (err) {
+		xm_tg_fail(&g, "sample 4 with a socket: %s", strerror(-err));
+		goto out;
+	}
+	printf("# sample 4 with socket: %llu of %u frames redirected\n",
+	       (unsigned long long)redirected, nsock);
+	XM_EXPECT(&g, !other, "sample 4 with socket: %llu odd results",
+		  (unsigned long long)other);
+	XM_EXPECT(&g, s1.to_xsk - s0.to_xsk == redirected &&
+		  s1.sampled_out - s0.sampled_out == nsock - redirected &&
+		  s1.matched - s0.matched == nsock &&
+		  s1.xsk_missing == s0.xsk_missing,
+		  "sample 4 with socket: to_xsk +%llu sampled_out +%llu for %llu redirected of %u",
+		  (unsigned long long)(s1.to_xsk - s0.to_xsk),
+		  (unsigned long long)(s1.sampled_out - s0.sampled_out),
+		  (unsigned long long)redirected, nsock);
+	XM_EXPECT(&g, xt_binomial_ok(redirected, nsock, 4),
+		  "sample 4 with socket: %llu of %u redirected, outside 5 sigma",
+		  (unsigned long long)redirected, nsock);
+
+	/* sample 1 and no sample: every frame */
+	xt_v4_tcp(&fb, V4S, V4D, 1, 80);
+	err = xt_read_dev(x, &s0);
+	if (!err)
+		err = xt_test_run_n(x, fb.d, fb.len, 0, 1000, &r);
+	xt_v4(&fb, 1, V4S, V4D);
+	xm_fb_icmp(&fb, 8, 0);
+	xm_fb_finish(&fb);
+	if (!err)
+		err = xt_test_run_n(x, fb.d, fb.len, 0, 1000, &r);
+	if (!err)
+		err = xt_read_dev(x, &s1);
+	if (err) {
+		xm_tg_fail(&g, "sample 1/0 runs: %s", strerror(-err));
+		goto out;
+	}
+	XM_EXPECT(&g, s1.xsk_missing - s0.xsk_missing == 2000 &&
+		  s1.sampled_out == s0.sampled_out,
+		  "sample 1 and 0: xsk_missing +%llu sampled_out +%llu, want 2000, 0",
+		  (unsigned long long)(s1.xsk_missing - s0.xsk_missing),
+		  (unsigned long long)(s1.sampled_out - s0.sampled_out));
+out:
+	/* the counts are checked above; identities and rule counters next */
+	xt_resync(x, &g);
+	xt_end(x, &g);
 }
 
 /* ---- generations ------------------------------------------------------ */
 
+/* Both halves must hold exactly their tables and hash keys: the live one
+ * the table just published, the other the one live before it. */
+static void xt_check_halves(struct xt_ctx *x, struct xm_tgroup *g,
+			    const char *what, const struct xm_rule *prev,
+			    __u32 nprev)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "%s, live half", what);
+	xm_t_check_half(g, buf, &x->tb, &x->maps, x->live, x->tbl, x->ntbl);
+	snprintf(buf, sizeof(buf), "%s, previous half", what);
+	xm_t_check_half(g, buf, &x->tb, &x->maps, x->live ^ 1, prev, nprev);
+}
+
+/*
+ * Bring both halves and rule_hash back to a state xm_table_publish()
+ * trusts (no keys, empty halves), then publish the live table twice so
+ * that both halves hold it: after a group that left them inconsistent,
+ * later groups start clean.
+ */
+static void xt_tables_reset(struct xt_ctx *x, struct xm_tgroup *g)
+{
+	struct xm_rule tbl[XT_MAX_TBL];
+	struct xm_t_kv *kv = NULL;
+	__u32 n = x->ntbl;
+	int i, nkv;
+
+	memcpy(tbl, x->tbl, sizeof(tbl));
+	nkv = xm_t_hash_dump(x->hash_fd, &kv);
+	for (i = 0; i < nkv; i++)
+		bpf_map_delete_elem(x->hash_fd, &kv[i].key);
+	free(kv);
+	memset(&x->tb.rules[0], 0, sizeof(x->tb.rules[0]));
+	memset(&x->tb.rules[XM_MAX_RULES], 0, sizeof(x->tb.rules[0]));
+	if (!xt_publish(x, g, tbl, n))
+		xt_publish(x, g, tbl, n);
+}
+
+/*
+ * Publishing flips to the other half at once and rewrites only that half:
+ * its rules, tuples, residual list and hash keys are replaced exactly
+ * (nothing stale from the table it held two generations ago), while the
+ * previous generation's half stays as it was.  A rule written past the
+ * live count is never seen.
+ */
 static void xt_group_generation(struct xt_ctx *x)
 {
 	const struct xm_rule a[] = {
@@ -1647,15 +2216,19 @@ static void xt_group_generation(struct xt_ctx *x)
 		xt_dport(xt_rule(31, 10), 443, 443),
 		xt_src(xt_rule(32, 20), "10.0.0.0/8"),
 		xt_proto(xt_rule(33, 30), 6),
+		xt_dport(xt_rule(34, 40), 1000, 2000),	/* residual */
 	};
-	const struct xm_rule catch_all = xt_rule(40, 1);
+	const struct xm_rule catch_all[] = { xt_rule(40, 1) };
+	struct xm_rule *slot;
 	struct xm_tgroup g;
-	struct xm_fb f80, f443, fudp;
+	struct xm_fb f80, f443, fudp, farp, f1500;
 	__u32 old;
 
 	xt_v4_tcp(&f80, "11.0.0.1", V4D, 1, 80);
 	xt_v4_tcp(&f443, "11.0.0.1", V4D, 1, 443);
 	xt_v4_udp(&fudp, V4S, V4D, 1, 5);
+	xt_v4_udp(&f1500, "11.0.0.1", V4D, 1, 1500);
+	xt_arp(&farp);
 
 	xt_begin(x, &g, "xdp_generation_flip");
 	if (XT_PUBLISH(x, &g, a))
@@ -1667,46 +2240,106 @@ static void xt_group_generation(struct xt_ctx *x)
 	if (XT_PUBLISH(x, &g, b))
 		goto out;
 	XM_EXPECT(&g, x->live != old, "publish did not switch generation");
+	xt_check_halves(x, &g, "B after A", a, 2);
 	xt_frame(x, &g, "gen B :80", &f80, 33, 0);
 	xt_frame(x, &g, "gen B :443", &f443, 31, 0);
 	xt_frame(x, &g, "gen B udp", &fudp, 32, 0);
+	xt_frame(x, &g, "gen B udp :1500", &f1500, 34, 0);
 
-	/* Rules written to the inactive table are not live until the flip. */
-	if (xt_write_table(x, x->live ^ 1, &catch_all, 1)) {
-		xm_tg_fail(&g, "writing the inactive table");
-		goto out;
-	}
-	xt_frame(x, &g, "inactive catch-all ignored", &f80, 33, 0);
-	xm_fb_init(&f80);
-	xm_fb_eth(&f80, 0x0806);
-	xm_fb_bytes(&f80, 28, 0);
-	xt_frame(x, &g, "arp, inactive catch-all", &f80, 0, 0);
-	/* Entries beyond the live count are ignored too. */
-	{
-		__u32 slot = x->live * XM_MAX_RULES + x->ntbl;
+	/* Past the live count: no tuple, residual entry or key refers to
+	 * the slot, so the rule there is never seen. */
+	slot = &x->tb.rules[(size_t)x->live * XM_MAX_RULES + x->ntbl];
+	*slot = catch_all[0];
+	xt_frame(x, &g, "arp, catch-all past the count", &farp, 0, 0);
+	memset(slot, 0, sizeof(*slot));
 
-		if (bpf_map_update_elem(x->rules_fd, &slot, &catch_all, BPF_ANY))
-			xm_tg_fail(&g, "writing past the live count");
-	}
-	xt_frame(x, &g, "arp, catch-all past the count", &f80, 0, 0);
-	/* Selecting the other table with count 1 makes it live at once. */
-	if (xt_write_ctl(x, XM_SEL_MAKE(x->live ^ 1, 1))) {
-		xm_tg_fail(&g, "flipping rules_sel");
+	/* Each publish goes live at once and replaces the keys of the
+	 * half it writes: A's there give way to the catch-all's ... */
+	if (XT_PUBLISH(x, &g, catch_all))
 		goto out;
-	}
-	x->live ^= 1;
-	x->tbl[0] = catch_all;
-	x->ntbl = 1;
-	xt_frame(x, &g, "arp after flip", &f80, 40, 0);
-	xt_frame(x, &g, "udp after flip", &fudp, 40, 0);
-	/* Count 0: nothing matches. */
-	if (xt_write_ctl(x, XM_SEL_MAKE(x->live, 0))) {
-		xm_tg_fail(&g, "empty table");
+	xt_check_halves(x, &g, "catch-all over A", b, 4);
+	xt_frame(x, &g, "arp, catch-all", &farp, 40, 0);
+	xt_frame(x, &g, "udp, catch-all", &fudp, 40, 0);
+	/* ... B's to B's ... */
+	if (XT_PUBLISH(x, &g, b))
 		goto out;
-	}
-	x->ntbl = 0;
-	xt_frame(x, &g, "empty table", &fudp, 0, 0);
+	xt_check_halves(x, &g, "B over B", catch_all, 1);
+	xt_frame(x, &g, "B again :443", &f443, 31, 0);
+	xt_frame(x, &g, "B again arp", &farp, 0, 0);
+	/* ... the catch-all's to none: nothing matches ... */
+	if (xt_publish(x, &g, xt_none, 0))
+		goto out;
+	xt_check_halves(x, &g, "empty over catch-all", b, 4);
+	xt_frame(x, &g, "empty table udp", &fudp, 0, 0);
+	xt_frame(x, &g, "empty table arp", &farp, 0, 0);
+	/* ... and B's to A's. */
+	if (XT_PUBLISH(x, &g, a))
+		goto out;
+	xt_check_halves(x, &g, "A over B", xt_none, 0);
+	xt_frame(x, &g, "A after empty :80", &f80, 21, 0);
+	xt_frame(x, &g, "A after empty :443", &f443, 0, 0);
+	xt_frame(x, &g, "A after empty udp :1500", &f1500, 22, 0);
 out:
+	xt_end(x, &g);
+}
+
+/*
+ * A rule written into the inactive half's rules array without publishing
+ * is never seen; publishing a table with it makes it live at once, and
+ * the half then holds exactly that table's keys.  The write stands for
+ * what an interrupted publish (a writer killed between the key update
+ * and the rules copy, or a failed key update) leaves behind: the next
+ * publish must not trust the half's rules array to describe its keys.
+ */
+static void xt_group_inactive_write(struct xt_ctx *x)
+{
+	const struct xm_rule a[] = {
+		xt_dport(xt_rule(21, 10), 80, 80),
+		xt_proto(xt_rule(22, 20), 17),
+	};
+	const struct xm_rule b[] = {
+		xt_dport(xt_rule(31, 10), 443, 443),
+		xt_proto(xt_rule(33, 30), 6),
+	};
+	const struct xm_rule catch_all[] = { xt_rule(40, 1) };
+	struct xm_rule *slot;
+	struct xm_tgroup g;
+	struct xm_fb f80, fudp, farp;
+	__u32 sel;
+
+	xt_v4_tcp(&f80, "11.0.0.1", V4D, 1, 80);
+	xt_v4_udp(&fudp, V4S, V4D, 1, 5);
+	xt_arp(&farp);
+
+	xt_begin(x, &g, "xdp_generation_inactive_write");
+	if (XT_PUBLISH(x, &g, a) || XT_PUBLISH(x, &g, b))
+		goto out;
+	/* the inactive half holds A; the catch-all goes over A's rule 21 */
+	slot = &x->tb.rules[(size_t)(x->live ^ 1) * XM_MAX_RULES];
+	*slot = catch_all[0];
+	sel = xt_rules_sel(x);
+	xt_frame(x, &g, "inactive catch-all ignored, tcp :80", &f80, 33, 0);
+	xt_frame(x, &g, "inactive catch-all ignored, arp", &farp, 0, 0);
+	XM_EXPECT(&g, xt_rules_sel(x) == sel,
+		  "rules_sel changed from 0x%x to 0x%x without a publish",
+		  sel, xt_rules_sel(x));
+	if (XT_PUBLISH(x, &g, catch_all))
+		goto out;
+	xt_check_halves(x, &g, "catch-all published", b, 2);
+	xt_frame(x, &g, "arp after publish", &farp, 40, 0);
+	xt_frame(x, &g, "udp after publish", &fudp, 40, 0);
+	xt_frame(x, &g, "tcp :80 after publish", &f80, 40, 0);
+	if (XT_PUBLISH(x, &g, b))
+		goto out;
+	xt_check_halves(x, &g, "B over B", catch_all, 1);
+	if (XT_PUBLISH(x, &g, b))
+		goto out;
+	xt_check_halves(x, &g, "B over catch-all", b, 2);
+	xt_frame(x, &g, "B: tcp :80", &f80, 33, 0);
+	xt_frame(x, &g, "B: udp", &fudp, 0, 0);
+out:
+	if (g.nfail)
+		xt_tables_reset(x, &g);
 	xt_end(x, &g);
 }
 
@@ -1734,7 +2367,7 @@ static void xt_group_meta(struct xt_ctx *x)
 		xm_tg_fail(&g, "run with 200 bytes of metadata: %s", strerror(-err));
 		goto out;
 	}
-	xt_count(x, fb.len, 0, 12, true, false, false);
+	xt_count(x, fb.len, 0, &t[0], true, false, false);
 	XM_EXPECT(&g, r.retval == XDP_PASS && r.meta_len == 200 &&
 		  r.out_len == 200 + fb.len && !memcmp(r.out + 200, fb.d, fb.len),
 		  "no room: retval %u meta %u len %u, want XDP_PASS, 200, %u",
@@ -1747,7 +2380,7 @@ static void xt_group_meta(struct xt_ctx *x)
 		xm_tg_fail(&g, "run with 8 bytes of metadata: %s", strerror(-err));
 		goto out;
 	}
-	xt_count(x, fb.len, 0, 12, true, true, false);
+	xt_count(x, fb.len, 0, &t[0], true, true, false);
 	memcpy(&m, r.out, sizeof(m));
 	XM_EXPECT(&g, r.retval == XDP_REDIRECT && r.meta_len == 8 + XT_META_LEN &&
 		  m.rule_id == 12 && m.magic == XM_META_MAGIC &&
@@ -1765,16 +2398,35 @@ out:
 
 /* ---- setup ------------------------------------------------------------ */
 
-/* Point the test at skel's program and maps. */
-static void xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel)
+/* Point the test at skel's program and maps, and map its tables. */
+static int xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel)
 {
+	struct xm_maps m;
+
 	x->prog_fd = bpf_program__fd(skel->progs.xm_xdp_mirror);
-	x->rules_fd = bpf_map__fd(skel->maps.rules);
-	x->ctl_fd = bpf_map__fd(skel->maps.ctl);
 	x->dev_fd = bpf_map__fd(skel->maps.dev_stats);
 	x->rstat_fd = bpf_map__fd(skel->maps.rule_stats);
 	x->xsks_fd = bpf_map__fd(skel->maps.xsks);
+	x->filters_fd = bpf_map__fd(skel->maps.filters);
+	x->hash_fd = bpf_map__fd(skel->maps.rule_hash);
 	x->pass_neigh = skel->rodata->pass_neigh != 0;
+	/* only the classifier's maps: the rest stays -1 */
+	xm_maps_init(&m);
+	m.rules = bpf_map__fd(skel->maps.rules);
+	m.ctl = bpf_map__fd(skel->maps.ctl);
+	m.tuples = bpf_map__fd(skel->maps.tuples);
+	m.resid = bpf_map__fd(skel->maps.resid);
+	m.rule_hash = x->hash_fd;
+	m.filters = x->filters_fd;
+	m.qsbr = bpf_map__fd(skel->maps.qsbr);
+	x->maps = m;
+	if (x->tb_open)
+		xm_table_close(&x->tb);
+	x->tb_open = false;
+	if (xm_table_open(&x->tb, &m))
+		return -errno ? -errno : -EIO;
+	x->tb_open = true;
+	return 0;
 }
 
 /* An AF_XDP socket on the loopback device of a private network namespace:
@@ -1815,6 +2467,9 @@ static void xt_close(struct xt_ctx *x)
 		xsk_umem__delete(x->umem);
 	if (x->umem_area)
 		munmap(x->umem_area, (size_t)XT_UMEM_FRAMES * XT_FRAME_SIZE);
+	if (x->tb_open)
+		xm_table_close(&x->tb);
+	free(x->filters);
 	mirror_bpf__destroy(x->skel);
 }
 
@@ -1830,7 +2485,17 @@ static int xt_open(struct xt_ctx *x)
 		xm_tg_fail(&g, "mirror_bpf__open_and_load: %s", strerror(-err));
 		goto out;
 	}
-	xt_use_skel(x, x->skel);
+	err = xt_use_skel(x, x->skel);
+	if (err) {
+		xm_tg_fail(&g, "xm_table_open: %s", strerror(-err));
+		goto out;
+	}
+	x->filters = calloc(XM_MAX_FILTERS, sizeof(*x->filters));
+	if (!x->filters) {
+		err = -ENOMEM;
+		xm_tg_fail(&g, "out of memory");
+		goto out;
+	}
 	XM_EXPECT(&g, x->skel->rodata->pass_neigh == 0,
 		  "pass_neigh defaults to %u, want 0",
 		  x->skel->rodata->pass_neigh);
@@ -1877,7 +2542,12 @@ int main(void)
 	xt_group_malformed(x);
 	xt_group_malformed_proto(x);
 	xt_group_padding_arp(x);
+	xt_group_fields(x);
+	xt_group_filter(x);
+	xt_group_skip(x);
+	xt_group_sample(x);
 	xt_group_generation(x);
+	xt_group_inactive_write(x);
 	xt_group_meta(x);
 	xt_group_neigh(x);
 	ret = xm_tsuite_exit(&x->suite);

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
 
@@ -44,6 +45,14 @@ static inline void xm_tg_fail(struct xm_tgroup *g, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
 		va_end(ap);
+	}
+	/* XM_TEST_VERBOSE=1: every failure, not only the group's first */
+	if (getenv("XM_TEST_VERBOSE")) {
+		printf("#   %s: ", g->name);
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+		printf("\n");
 	}
 }
 
@@ -336,5 +345,266 @@ static inline void xm_fb_finish(struct xm_fb *fb)
 			xm_fb_put16(fb, l3 + 10, xm_t_csum(fb->d + l3, ihl));
 	}
 }
+
+/* ---- classifier tables ------------------------------------------------
+ * Only for tests that include xm_table.h (and so libbpf and xm_maps.h)
+ * before this header: the layout check of one table half.
+ */
+#ifdef XM_TABLE_H
+#include <errno.h>
+#include <stdlib.h>
+#include <bpf/bpf.h>
+
+#include "xm_classify.h"
+
+/* One rule_hash entry: key and the table slot it leads to. */
+struct xm_t_kv {
+	struct xm_rule_key key;
+	__u32 slot;
+};
+
+static inline int xm_t_kv_cmp(const void *a, const void *b)
+{
+	const struct xm_t_kv *x = a, *y = b;
+	int c = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	if (c)
+		return c;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Every rule_hash entry, sorted, into *out (free() it).  Returns the
+ * count or a negative errno. */
+static inline int xm_t_hash_dump(int fd, struct xm_t_kv **out)
+{
+	struct xm_rule_key cur, next;
+	size_t n = 0, cap = 256;
+	struct xm_t_kv *v = malloc(cap * sizeof(*v)), *nv;
+	const void *prev = NULL;
+	__u32 slot;
+
+	if (!v)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &slot))
+			continue;	/* deleted meanwhile: no writer here */
+		if (n == cap) {
+			cap *= 2;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n].key = cur;
+		v[n++].slot = slot;
+	}
+	if (errno != ENOENT) {
+		free(v);
+		return -errno;
+	}
+	qsort(v, n, sizeof(*v), xm_t_kv_cmp);
+	*out = v;
+	return (int)n;
+}
+
+static inline int xm_t_tuple_same(const struct xm_tuple *a,
+				  const struct xm_tuple *b)
+{
+	struct xm_tuple x = *a, y = *b;
+
+	x.min_prio = y.min_prio = 0;
+	return !memcmp(&x, &y, sizeof(x));
+}
+
+/* Element key of an array map into val (the map's whole value size):
+ * 0 or a negative errno. */
+static inline int xm_t_elem(int fd, __u32 key, void *val)
+{
+	return bpf_map_lookup_elem(fd, &key, val) ? -errno : 0;
+}
+
+/* A resid entry: the slot, whether the map stores it in 4 or 8 bytes
+ * (little-endian; the buffer takes either). */
+static inline int xm_t_resid(int fd, __u32 key, __u32 *slot)
+{
+	__u64 v = 0;
+	int err = xm_t_elem(fd, key, &v);
+
+	*slot = (__u32)v;
+	return err;
+}
+
+/*
+ * Half idx must hold exactly the (prio, id)-sorted table t[0..n): its
+ * rules (ended by a zero id), a residual list in slot order, tuples of
+ * distinct shapes sorted by min_prio, every rule either residual or
+ * hashable into one of the half's tuples (whose min_prio does not exceed
+ * its prio), and in rule_hash exactly the keys of the hashed rules for
+ * this half, each leading to the first slot with that key: no key
+ * missing, none stale.  Everything but the tuple and residual counts
+ * (ctl, one element) is read through the map fds of m, as the kernel
+ * sees it, not through the mmapped view the writer used.  Failures go to
+ * g, prefixed with what.  Returns the number of keys of the half, or -1
+ * after a failure.
+ */
+static inline int xm_t_check_half(struct xm_tgroup *g, const char *what,
+				  const struct xm_table *tb,
+				  const struct xm_maps *m, __u32 idx,
+				  const struct xm_rule *t, __u32 n)
+{
+	__u32 nt = tb->ctl->gen[idx].ntuples, nr = tb->ctl->gen[idx].nresid;
+	struct xm_t_kv *want = NULL, *got = NULL;
+	struct xm_tuple tu[XM_MAX_TUPLES], shape;
+	int nfail = g->nfail, ngot, err, ret = -1;
+	__u32 i, j, s, nw = 0, nh = 0, *res = NULL;
+	struct xm_rule r;
+	__u8 *inres = NULL;
+
+	for (s = 0; s <= n && s < XM_MAX_RULES; s++) {
+		err = xm_t_elem(m->rules, idx * XM_MAX_RULES + s, &r);
+		if (err) {
+			xm_tg_fail(g, "%s: reading rules[%u]: %s", what,
+				   idx * XM_MAX_RULES + s, strerror(-err));
+			return -1;
+		}
+		if (s < n && memcmp(&r, &t[s], sizeof(r))) {
+			xm_tg_fail(g, "%s: half %u slot %u holds rule %u, want rule %u",
+				   what, idx, s, r.id, t[s].id);
+			return -1;
+		}
+		if (s == n && r.id) {
+			xm_tg_fail(g, "%s: half %u has rule %u past its %u rules",
+				   what, idx, r.id, n);
+			return -1;
+		}
+	}
+	if (nt > XM_MAX_TUPLES || nr > n) {
+		xm_tg_fail(g, "%s: half %u has %u tuples, %u residual rules for %u rules",
+			   what, idx, nt, nr, n);
+		return -1;
+	}
+	for (i = 0; i < nt; i++) {
+		err = xm_t_elem(m->tuples, idx * XM_MAX_TUPLES + i, &tu[i]);
+		if (err) {
+			xm_tg_fail(g, "%s: reading tuples: %s", what,
+				   strerror(-err));
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			XM_EXPECT(g, !xm_t_tuple_same(&tu[i], &tu[j]),
+				  "%s: half %u tuples %u and %u have one shape",
+				  what, idx, j, i);
+		XM_EXPECT(g, !i || tu[i - 1].min_prio <= tu[i].min_prio,
+			  "%s: half %u tuple %u min_prio %u after %u", what,
+			  idx, i, tu[i].min_prio, tu[i - 1].min_prio);
+	}
+	inres = calloc(n ? n : 1, 1);
+	want = calloc(n ? n : 1, sizeof(*want));
+	res = calloc(nr ? nr : 1, sizeof(*res));
+	if (!inres || !want || !res) {
+		xm_tg_fail(g, "%s: out of memory", what);
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		err = xm_t_resid(m->resid, idx * XM_MAX_RULES + i, &res[i]);
+		if (err) {
+			xm_tg_fail(g, "%s: reading resid: %s", what,
+				   strerror(-err));
+			goto out;
+		}
+		if (res[i] >= n || (i && res[i] <= res[i - 1])) {
+			xm_tg_fail(g, "%s: half %u residual entry %u is slot %u (of %u rules; entry %u is slot %u)",
+				   what, idx, i, res[i], n, i ? i - 1 : 0,
+				   i ? res[i - 1] : res[0]);
+			goto out;
+		}
+		inres[res[i]] = 1;
+	}
+	for (s = 0; s < n; s++) {
+		if (inres[s])
+			continue;
+		if (!xm_rule_hashable(&t[s])) {
+			xm_tg_fail(g, "%s: half %u: rule %u (slot %u) is neither residual nor hashable",
+				   what, idx, t[s].id, s);
+			goto out;
+		}
+		xm_tuple_of(&t[s], &shape);
+		for (i = 0; i < nt && !xm_t_tuple_same(&tu[i], &shape); i++)
+			;
+		if (i == nt) {
+			xm_tg_fail(g, "%s: half %u: rule %u (slot %u) is not residual and has no tuple",
+				   what, idx, t[s].id, s);
+			goto out;
+		}
+		XM_EXPECT(g, tu[i].min_prio <= t[s].prio,
+			  "%s: half %u tuple %u min_prio %u > prio %u of its rule %u",
+			  what, idx, i, tu[i].min_prio, t[s].prio, t[s].id);
+		xm_rule_key_of_rule(&t[s], &tu[i], i, idx, &want[nw].key);
+		want[nw++].slot = s;
+	}
+	/* equal keys: the first slot, the best (prio, id), is the entry */
+	qsort(want, nw, sizeof(*want), xm_t_kv_cmp);
+	for (i = 0, j = 0; i < nw; i++)
+		if (!j || memcmp(&want[i].key, &want[j - 1].key,
+				 sizeof(want[i].key)))
+			want[j++] = want[i];
+	nw = j;
+
+	ngot = xm_t_hash_dump(m->rule_hash, &got);
+	if (ngot < 0) {
+		xm_tg_fail(g, "%s: reading rule_hash: %s", what,
+			   strerror(-ngot));
+		goto out;
+	}
+	for (i = 0, j = 0; i < (__u32)ngot; i++) {
+		if (got[i].key.gen > 1) {
+			xm_tg_fail(g, "%s: rule_hash key of half %u", what,
+				   got[i].key.gen);
+			goto out;
+		}
+		if (got[i].key.gen == idx)
+			got[j++] = got[i];
+	}
+	nh = j;
+	for (i = 0, j = 0; i < nw || j < nh;) {
+		int c = i == nw ? 1 : j == nh ? -1 :
+			memcmp(&want[i].key, &got[j].key, sizeof(want[i].key));
+
+		if (c < 0) {
+			xm_tg_fail(g, "%s: half %u: key of rule %u (slot %u, tuple %u) missing from rule_hash",
+				   what, idx, t[want[i].slot].id, want[i].slot,
+				   want[i].key.tuple);
+			goto out;
+		}
+		if (c > 0) {
+			xm_tg_fail(g, "%s: half %u: stale rule_hash key (tuple %u, slot %u, sport %u dport %u proto %u vlan %u) matches no rule of the half",
+				   what, idx, got[j].key.tuple, got[j].slot,
+				   got[j].key.sport, got[j].key.dport,
+				   got[j].key.proto, got[j].key.vlan);
+			goto out;
+		}
+		if (want[i].slot != got[j].slot) {
+			xm_tg_fail(g, "%s: half %u: key of rule %u (tuple %u) leads to slot %u, want %u",
+				   what, idx, t[want[i].slot].id,
+				   want[i].key.tuple, got[j].slot, want[i].slot);
+			goto out;
+		}
+		i++;
+		j++;
+	}
+	if (g->nfail == nfail)
+		ret = (int)nw;
+out:
+	free(inres);
+	free(want);
+	free(res);
+	free(got);
+	return ret;
+}
+#endif /* XM_TABLE_H */
 
 #endif /* XM_TEST_H */
