@@ -76,6 +76,23 @@ $(O)/test_cbpf: $(O)/cbpf_test.skel.h
 
 test-bins: $(BINS) $(TEST_BINS) $(BPF_OBJS)
 
+# Benchmark (issue 7): xm-ref loads the reference systems (AF_XDP
+# ceiling, XDP-native limit) and the XDP frame counter of bench/*.bpf.c;
+# bench/bench.py runs every system.  `make test` runs bench-quick through
+# tests/bench/test_bench_quick.sh, so the san build needs xm-ref too.
+BENCH_SKELS := $(O)/count.skel.h $(O)/ref_xsk.skel.h $(O)/ref_native.skel.h
+$(O)/%.bpf.o: bench/%.bpf.c bench/bench_ref.h $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(O)/obj/bench/xm_ref.o: $(BENCH_SKELS) bench/bench_ref.h
+$(O)/xm-ref: $(O)/obj/bench/xm_ref.o $(COMMON_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+test-bins: $(O)/xm-ref
+bench: deps all $(O)/xm-ref
+	XM_BIN=$(CURDIR)/$(O) /usr/bin/python3 bench/bench.py
+bench-quick: all $(O)/xm-ref
+	XM_BIN=$(CURDIR)/$(O) /usr/bin/python3 bench/bench.py --quick
+
 # Debian packages the project needs to build, test, demo and bench.
 DEPS := clang llvm gcc make pkg-config bpftool libbpf-dev libxdp-dev \
 	libelf-dev zlib1g-dev libpcap-dev libmnl-dev libcmocka-dev \
