@@ -177,32 +177,6 @@ static int xm_coll_encap(const struct xm_cli *cli, const char *s, __u8 *encap)
 	return -EINVAL;
 }
 
-/* A number in [min, max], with the messages of xm_arg_u32(). */
-static int xm_coll_num(const struct xm_cli *cli, const char *kw,
-		       const char *s, __u32 min, __u32 max, __u32 *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9') {
-		xm_err(cli, XM_CTX_ADD ": bad value '%s' for '%s'", s, kw);
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end) {
-		xm_err(cli, XM_CTX_ADD ": bad value '%s' for '%s'", s, kw);
-		return -EINVAL;
-	}
-	if (errno || v < min || v > max) {
-		xm_err(cli, XM_CTX_ADD ": %s '%s' out of range %u-%u", kw, s,
-		       min, max);
-		return -ERANGE;
-	}
-	*out = (__u32)v;
-	return 0;
-}
-
 /* What collector add has seen, for the checks that need every keyword. */
 struct xm_coll_args {
 	unsigned int seen;		/* 1 << enum xm_coll_kwid */
@@ -232,15 +206,17 @@ static int xm_coll_kw(const struct xm_cli *cli, enum xm_coll_kwid kw,
 	case XM_KW_ENCAP:
 		return xm_coll_encap(cli, val, &c->encap);
 	case XM_KW_VNI:
-		err = xm_coll_num(cli, name, val, 0, XM_VNI_MAX, &v);
+		err = xm_arg_range(cli, XM_CTX_ADD, name, val, 0, XM_VNI_MAX,
+				   &v);
 		c->vni = v;
 		return err;
 	case XM_KW_DPORT:
-		err = xm_coll_num(cli, name, val, 1, 65535, &v);
+		err = xm_arg_range(cli, XM_CTX_ADD, name, val, 1, 65535, &v);
 		c->dport = (__u16)v;
 		return err;
 	case XM_KW_KEY:
-		err = xm_coll_num(cli, name, val, 0, 0xffffffffu, &v);
+		err = xm_arg_range(cli, XM_CTX_ADD, name, val, 0, 0xffffffffu,
+				   &v);
 		c->key = v;
 		c->flags |= XM_COLL_F_KEY;
 		return err;
@@ -255,25 +231,26 @@ static int xm_coll_kw(const struct xm_cli *cli, enum xm_coll_kwid kw,
 		       val);
 		return -EINVAL;
 	case XM_KW_SESSION:
-		err = xm_coll_num(cli, name, val, 0, XM_SESSION_MAX, &v);
+		err = xm_arg_range(cli, XM_CTX_ADD, name, val, 0,
+				   XM_SESSION_MAX, &v);
 		c->session = (__u16)v;
 		return err;
 	case XM_KW_HWID:
-		err = xm_coll_num(cli, name, val, 0, XM_HWID_MAX, &v);
-		c->hwid = (__u8)v;
-		return err;
+          err = xm_arg_range(cli, XM_CTX_ADD, name, val, 0, XM_HWID_MAX, &v);
+	  c->hwid = (__u8)v;
+	  return err;
 	case XM_KW_DSCP:
-		err = xm_coll_num(cli, name, val, 0, 63, &v);
-		c->dscp = (__u8)v;
-		return err;
+          err = xm_arg_range(cli, XM_CTX_ADD, name, val, 0, 63, &v);
+	  c->dscp = (__u8)v;
+	  return err;
 	case XM_KW_TTL:
-		err = xm_coll_num(cli, name, val, 1, 255, &v);
-		c->ttl = (__u8)v;
-		return err;
+          err = xm_arg_range(cli, XM_CTX_ADD, name, val, 1, 255, &v);
+          c->ttl = (__u8)v;
+	  return err;
 	case XM_KW_SNAPLEN:
 		/* 0 is the default, whole frames, so it may be said too. */
-		err = xm_coll_num(cli, name, val, 0, 65535, &v);
-		if (!err && v && v < XM_SNAPLEN_MIN) {
+                err = xm_arg_range(cli, XM_CTX_ADD, name, val, 0, 65535, &v);
+                if (!err && v && v < XM_SNAPLEN_MIN) {
 			xm_err(cli, XM_CTX_ADD ": snaplen '%s' out of range %d-65535 (0: whole frame)",
 			       val, XM_SNAPLEN_MIN);
 			err = -ERANGE;

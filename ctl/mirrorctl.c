@@ -77,8 +77,8 @@ void xm_err(const struct xm_cli *cli, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int xm_arg_u32(const struct xm_cli *cli, const char *ctx, const char *kw,
-	       const char *s, __u32 max, __u32 *out)
+int xm_arg_range(const struct xm_cli *cli, const char *ctx, const char *kw,
+		 const char *s, __u32 min, __u32 max, __u32 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -93,12 +93,19 @@ int xm_arg_u32(const struct xm_cli *cli, const char *ctx, const char *kw,
 		xm_err(cli, "%s: bad value '%s' for '%s'", ctx, s, kw);
 		return -EINVAL;
 	}
-	if (errno || v > max) {
-		xm_err(cli, "%s: %s '%s' out of range 0-%u", ctx, kw, s, max);
+	if (errno || v < min || v > max) {
+		xm_err(cli, "%s: %s '%s' out of range %u-%u", ctx, kw, s, min,
+		       max);
 		return -ERANGE;
 	}
 	*out = (__u32)v;
 	return 0;
+}
+
+int xm_arg_u32(const struct xm_cli *cli, const char *ctx, const char *kw,
+	       const char *s, __u32 max, __u32 *out)
+{
+	return xm_arg_range(cli, ctx, kw, s, 0, max, out);
 }
 
 const char *xm_arg_next(const struct xm_cli *cli, const char *ctx, int argc,

@@ -110,6 +110,9 @@ const char *xm_state_filter_expr(const struct xm_state *st, __u32 slot);
 /* Parse an unsigned number in [0, max]; messages name the keyword. */
 int xm_arg_u32(const struct xm_cli *cli, const char *ctx, const char *kw,
 	       const char *s, __u32 max, __u32 *out);
+/* The same for [min, max]. */
+int xm_arg_range(const struct xm_cli *cli, const char *ctx, const char *kw,
+		 const char *s, __u32 min, __u32 max, __u32 *out);
 /* Value of keyword argv[*i]: advances *i, error when missing. */
 const char *xm_arg_next(const struct xm_cli *cli, const char *ctx, int argc,
 			char **argv, int *i);

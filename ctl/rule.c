@@ -60,32 +60,6 @@ void xm_rule_usage(FILE *f)
 	      f);
 }
 
-/* A number in [min, max]; messages name the keyword. */
-static int xm_rule_num(const struct xm_cli *cli, const char *kw,
-		       const char *s, __u32 min, __u32 max, __u32 *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (*s < '0' || *s > '9') {
-		xm_err(cli, XM_CTX_ADD ": bad value '%s' for '%s'", s, kw);
-		return -EINVAL;
-	}
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end) {
-		xm_err(cli, XM_CTX_ADD ": bad value '%s' for '%s'", s, kw);
-		return -EINVAL;
-	}
-	if (errno || v < min || v > max) {
-		xm_err(cli, XM_CTX_ADD ": %s '%s' out of range %u-%u", kw, s, min,
-		       max);
-		return -ERANGE;
-	}
-	*out = (__u32)v;
-	return 0;
-}
-
 static int xm_port_num(const struct xm_cli *cli, const char *kw,
 		       const char *s, __u16 *out)
 {
@@ -390,7 +364,8 @@ static int xm_rule_kw(struct xm_cli *cli, int k, const char *val,
 			return -EINVAL;
 		return xm_rule_set_vlan(r, (__u16)v);
 	case XM_KW_IVLAN:
-		if (xm_rule_num(cli, "inner-vlan", val, 0, 4095, &v))
+		if (xm_arg_range(cli, XM_CTX_ADD, "inner-vlan", val, 0, 4095,
+				 &v))
 			return -EINVAL;
 		return xm_rule_set_ivlan(r, (__u16)v);
 	case XM_KW_IIF:
@@ -398,7 +373,7 @@ static int xm_rule_kw(struct xm_cli *cli, int k, const char *val,
 	case XM_KW_DIR:
 		return xm_rule_dir(cli, val, r);
 	case XM_KW_DSCP:
-		if (xm_rule_num(cli, "dscp", val, 0, 63, &v))
+		if (xm_arg_range(cli, XM_CTX_ADD, "dscp", val, 0, 63, &v))
 			return -EINVAL;
 		return xm_rule_set_dscp(r, (__u8)v);
 	case XM_KW_TCPFLAGS:
@@ -406,11 +381,13 @@ static int xm_rule_kw(struct xm_cli *cli, int k, const char *val,
 	case XM_KW_FILTER:
 		return xm_rule_filter(cli, val, cmd);
 	case XM_KW_SAMPLE:
-		if (xm_rule_num(cli, "sample", val, 1, XM_SAMPLE_MAX, &v))
+		if (xm_arg_range(cli, XM_CTX_ADD, "sample", val, 1,
+				 XM_SAMPLE_MAX, &v))
 			return -EINVAL;
 		return xm_rule_set_sample(r, v);
 	case XM_KW_SNAPLEN:
-		if (xm_rule_num(cli, "snaplen", val, XM_SNAPLEN_MIN, 65535, &v))
+		if (xm_arg_range(cli, XM_CTX_ADD, "snaplen", val,
+				 XM_SNAPLEN_MIN, 65535, &v))
 			return -EINVAL;
 		return xm_rule_set_snaplen(r, v);
 	default:
