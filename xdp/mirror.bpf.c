@@ -207,6 +207,11 @@ __attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
 	return xm_cbpf_run_xdp(&flt->prog, ctx) != 0;
 }
 
+static long xm_tuple_next(__u32 i, void *data)
+{
+	return xm_tuple_one(i + 1, data);
+}
+
 /* One residual rule, in (prio, id) order: the first match ends it. */
 static long xm_resid_one(__u32 i, void *data)
 {
@@ -256,8 +261,12 @@ xm_classify(struct xdp_md *ctx, const struct xm_flow *f)
 		nt = XM_MAX_TUPLES;
 	if (nr > XM_MAX_RULES)
 		nr = XM_MAX_RULES;
-	bpf_loop(nt, xm_tuple_one, &s, 0);
-	bpf_loop(nr, xm_resid_one, &s, 0);
+	/* Most tables have one shape: its lookup is made directly, which
+	 * saves the loop helper's indirect calls on every frame. */
+	if (nt && !xm_tuple_one(0, &s) && nt > 1)
+		bpf_loop(nt - 1, xm_tuple_next, &s, 0);
+	if (nr)
+		bpf_loop(nr, xm_resid_one, &s, 0);
 	if (s.found < 0)
 		return NULL;
 	return xm_rule_at(s.idx, (__u32)s.found);
