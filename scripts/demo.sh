@@ -27,11 +27,13 @@ xm_topo_up || exit 1
 say "start the appliance on $DEV_DA, sending to the collector over $DEV_DB"
 run in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" || exit 1
 run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" collector add col1 remote "$COL_IP" vni 100
-run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add prio 10 proto icmp collector col1
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" collector add span7 remote "$COL_IP" encap erspan3 session 7 snaplen 128
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add prio 5 filter 'udp dst port 5005 and ip' collector span7
+run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add prio 10 proto icmp collector col1,span7
 run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule add prio 20 proto udp dport 5000-5010 collector col1
 run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" rule show
 
-in_ns "$NS_COL" tcpdump -i "$DEV_CB" -U -n -w "$tmp/col.pcap" udp port 4789 2>"$tmp/tcpdump.err" &
+in_ns "$NS_COL" tcpdump -i "$DEV_CB" -U -n -w "$tmp/col.pcap" 'udp port 4789 or ip proto 47' 2>"$tmp/tcpdump.err" &
 cap_pid=$!
 xm_wait 10 grep -q "listening on" "$tmp/tcpdump.err"
 
@@ -61,6 +63,10 @@ say "what the collector receives (tshark decode, first 12 of $n frames)"
 tshark -r "$tmp/col.pcap" -c 12 -o ip.check_checksum:TRUE \
 	-T fields -E header=y -e frame.number -e ip.src -e ip.dst -e udp.srcport \
 	-e vxlan.vni -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null | column -t -s $'\t' | cut -c1-150
+say "the ERSPAN III copies (pcap filter 'udp dst port 5005 and ip', and the pings; snaplen 128)"
+tshark -r "$tmp/col.pcap" -Y erspan -T fields -E header=y -e frame.number \
+	-e gre.sequence_number -e erspan.spanid -e erspan.truncated -e erspan.timestamp \
+	-e frame.len -e _ws.col.Info 2>/dev/null | head -12 | column -t -s $'\t' | cut -c1-150
 
 say "counters"
 run in_dut "$XM_BIN/mirrorctl" -d "$DEV_DA" stats
