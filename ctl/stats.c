@@ -21,7 +21,8 @@
  */
 static const char *const xm_dev_fields[] = {
 	"rx", "rx_bytes", "matched", "matched_bytes", "not_matched", "passed",
-	"malformed", "to_xsk", "xsk_missing", "meta_fail", "neigh_passed", "skipped", "sampled_out",
+	"malformed", "to_xsk", "xsk_missing", "meta_fail", "neigh_passed",
+	"skipped", "sampled_out",
 };
 static const char *const xm_rule_fields[] = { "packets", "bytes" };
 static const char *const xm_coll_fields[] = {

@@ -139,10 +139,10 @@ struct xm_frame {
 
 /*
  * Bytes of frame f that go to the collector of e.  A copy is cut to the
- * rule's or the collector's snaplen (truncated_snap) or, failing that, to what fits
- * the TX MTU and a UMEM frame (truncated_mtu; this includes a jumbo frame
- * XDP already cut to fit a frame, f->orig_len).  Each cut copy is counted
- * once, under the limit that decided its length.
+ * rule's or the collector's snaplen (truncated_snap) or, failing that, to
+ * what fits the TX MTU and a UMEM frame (truncated_mtu; this includes a
+ * jumbo frame XDP already cut to fit a frame, f->orig_len).  Each cut
+ * copy is counted once, under the limit that decided its length.
  */
 static __u32 xm_copy_len(const struct xm_tmpl_ent *e,
 			 struct xm_coll_stats *cs, const struct xm_frame *f,
@@ -165,7 +165,7 @@ static __u32 xm_copy_len(const struct xm_tmpl_ent *e,
 		return limit;
 	}
 	*trunc = 0;
-	return full;
+	return f->len;
 }
 
 /* Fill the per-copy fields of f->pkt for template e. */

@@ -30,22 +30,43 @@ XM_INLINE int xm_addr_match(const __u8 *addr, const __u8 *want,
 #define XM_F_NEED_IP (XM_F_PROTO | XM_F_DSCP)
 #define XM_F_NEED_L4 (XM_F_SPORT | XM_F_DPORT)
 
-/* 1 when frame f matches every field rule r sets, except the filter.  A
- * field the rule does not set matches anything; a field the rule sets
- * never matches a frame that lacks it. */
-XM_INLINE int xm_rule_match(const struct xm_rule *r, const struct xm_flow *f)
+/*
+ * 1 when frame f has every layer the fields fl need and lies in the
+ * family (0: any) and direction mask (with XM_F_DIR): a field a rule sets
+ * never matches a frame that lacks it.  Shared by the linear match and
+ * the hash key, which must agree on it.
+ */
+XM_INLINE int xm_flow_has(const struct xm_flow *f, __u32 fl, __u8 family,
+			  __u8 dir)
 {
-	__u32 fl = r->fields;
-
-	if (r->family && r->family != f->family)
+	if (family && family != f->family)
 		return 0;
 	if ((fl & XM_F_NEED_IP) && !f->family)
 		return 0;
 	if ((fl & XM_F_NEED_L4) && !f->l4_ok)
 		return 0;
-	if ((fl & XM_F_VLAN) && (f->nvlan < 1 || f->vlan[0] != r->vlan))
+	if ((fl & XM_F_VLAN) && f->nvlan < 1)
 		return 0;
-	if ((fl & XM_F_IVLAN) && (f->nvlan < 2 || f->vlan[1] != r->ivlan))
+	if ((fl & XM_F_IVLAN) && f->nvlan < 2)
+		return 0;
+	if ((fl & XM_F_DIR) && !(f->dir & dir))
+		return 0;
+	if ((fl & XM_F_TCPFLAGS) && (f->proto != XM_IPPROTO_TCP || !f->l4_ok))
+		return 0;
+	return 1;
+}
+
+/* 1 when frame f matches every field rule r sets, except the filter.  A
+ * field the rule does not set matches anything. */
+XM_INLINE int xm_rule_match(const struct xm_rule *r, const struct xm_flow *f)
+{
+	__u32 fl = r->fields;
+
+	if (!xm_flow_has(f, fl, r->family, r->dir))
+		return 0;
+	if ((fl & XM_F_VLAN) && f->vlan[0] != r->vlan)
+		return 0;
+	if ((fl & XM_F_IVLAN) && f->vlan[1] != r->ivlan)
 		return 0;
 	if ((fl & XM_F_PROTO) && f->proto != r->proto)
 		return 0;
@@ -61,13 +82,10 @@ XM_INLINE int xm_rule_match(const struct xm_rule *r, const struct xm_flow *f)
 		return 0;
 	if ((fl & XM_F_DEV) && f->ifindex != r->ifindex)
 		return 0;
-	if ((fl & XM_F_DIR) && !(f->dir & r->dir))
-		return 0;
 	if ((fl & XM_F_DSCP) && f->dscp != r->dscp)
 		return 0;
 	if ((fl & XM_F_TCPFLAGS) &&
-	    (f->proto != XM_IPPROTO_TCP || !f->l4_ok ||
-	     (f->tcp_flags & r->tcp_mask) != r->tcp_flags))
+	    (f->tcp_flags & r->tcp_mask) != r->tcp_flags)
 		return 0;
 	return 1;
 }
@@ -166,19 +184,7 @@ XM_INLINE int xm_rule_key_of_flow(const struct xm_flow *f,
 {
 	__u32 fl = t->fields;
 
-	if (t->family && t->family != f->family)
-		return 0;
-	if ((fl & XM_F_NEED_IP) && !f->family)
-		return 0;
-	if ((fl & XM_F_NEED_L4) && !f->l4_ok)
-		return 0;
-	if ((fl & XM_F_VLAN) && f->nvlan < 1)
-		return 0;
-	if ((fl & XM_F_IVLAN) && f->nvlan < 2)
-		return 0;
-	if ((fl & XM_F_DIR) && !(f->dir & t->dir))
-		return 0;
-	if ((fl & XM_F_TCPFLAGS) && (f->proto != XM_IPPROTO_TCP || !f->l4_ok))
+	if (!xm_flow_has(f, fl, t->family, t->dir))
 		return 0;
 	__builtin_memset(k, 0, sizeof(*k));
 	k->tuple = (__u16)ti;

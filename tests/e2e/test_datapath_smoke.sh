@@ -14,10 +14,11 @@ PINS=/sys/fs/bpf/xdp-mirror/$DEV_DA
 
 cleanup() {
 	[ -n "${TCPDUMP_PID:-}" ] && kill "$TCPDUMP_PID" 2>/dev/null
-	xm_topo_down
-	# Keep the daemon's log only where a failure needs it.
+	# Show the daemon's log where a failure needs it; xm_topo_down
+	# removes it.
 	[ "$xm_fail_count" -ne 0 ] && cat "/run/xdp-mirror/$DEV_DA.log" >&2
-	rm -f "/run/xdp-mirror/$DEV_DA.log" "/run/xdp-mirror/$DEV_DA.pid"
+	xm_topo_down
+	rm -f "/run/xdp-mirror/$DEV_DA.pid"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

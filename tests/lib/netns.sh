@@ -43,6 +43,7 @@ xm_topo_down() {
 	ip netns del "$NS_DUT" 2>/dev/null
 	ip netns del "$NS_COL" 2>/dev/null
 	rm -rf "/sys/fs/bpf/xdp-mirror/$DEV_DA" 2>/dev/null
+	rm -f "/run/xdp-mirror/$DEV_DA.log"
 	return 0
 }
 
