@@ -40,7 +40,7 @@ TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
 
 all: $(BINS)
 
-$(O)/%.bpf.o: xdp/%.bpf.c $(HDRS)
+$(O)/%.bpf.o: xdp/%.bpf.c $(HDRS) $(wildcard xdp/*.bpf.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
