@@ -30,9 +30,9 @@ COMMON_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(COMMON_SRCS))
 DP_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(DP_SRCS))
 CTL_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(CTL_SRCS))
 
-SKELS := $(O)/mirror.skel.h
+SKELS := $(O)/mirror.skel.h $(O)/host.skel.h $(O)/host_xdp.skel.h
 BINS := $(O)/mirror-appliance $(O)/mirrorctl $(O)/xm-gen $(O)/xm-churn
-BPF_OBJS := $(O)/mirror.bpf.o
+BPF_OBJS := $(O)/mirror.bpf.o $(O)/host.bpf.o $(O)/host_xdp.bpf.o
 TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
 
 .PRECIOUS: $(O)/%.bpf.o $(O)/%.skel.h
@@ -73,8 +73,15 @@ $(O)/%.bpf.o: tests/unit/%.bpf.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 $(O)/test_cbpf: $(O)/cbpf_test.skel.h
+# NAPI on a collector-side veth, so the appliance's XDP fast path can
+# redirect into it (tests/lib/netns.sh).
+$(O)/%.bpf.o: tests/lib/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-test-bins: $(BINS) $(TEST_BINS) $(BPF_OBJS)
+test-bins: $(BINS) $(TEST_BINS) $(BPF_OBJS) $(O)/xdp_pass.bpf.o
+# Another party's tc program next to host mode (tests/e2e/test_host_mode.sh).
+test-bins: $(O)/tc_count.bpf.o
 
 # Benchmark (issue 7): xm-ref loads the reference systems (AF_XDP
 # ceiling, XDP-native limit) and the XDP frame counter of bench/*.bpf.c;

@@ -69,11 +69,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-SYSTEMS = ["xdp-mirror", "tc-recipe", "afxdp-ceiling", "xdp-native"]
-LETTER = {"xdp-mirror": "m", "tc-recipe": "r", "afxdp-ceiling": "x",
+# xdp-mirror runs twice: with its default datapath (auto: the XDP fast
+# path for single-collector copies) and forced through AF_XDP.
+MIRRORS = ["xdp-mirror", "xdp-mirror-afxdp"]
+SYSTEMS = MIRRORS + ["tc-recipe", "afxdp-ceiling", "xdp-native"]
+OTHERS = SYSTEMS[len(MIRRORS):]
+LETTER = {"xdp-mirror": "m", "xdp-mirror-afxdp": "f", "tc-recipe": "r",
+          "afxdp-ceiling": "x",
           "xdp-native": "n", "baseline": "z"}
 SUBNET = {"xdp-mirror": 1, "tc-recipe": 2, "afxdp-ceiling": 3,
-          "xdp-native": 4, "baseline": 5}
+          "xdp-native": 4, "baseline": 5, "xdp-mirror-afxdp": 6}
 GEN_CPU = 0
 DUT_CPU = 1
 FLOWS = 16
@@ -403,8 +408,9 @@ class System:
 
 
 class Mirror(System):
-    def __init__(self, topo):
-        super().__init__(topo, "xdp-mirror")
+    def __init__(self, topo, name="xdp-mirror", datapath="auto"):
+        super().__init__(topo, name)
+        self.datapath = datapath
         self.pid = None
 
     def ctl(self, args, check=True, stdin=None, timeout=120):
@@ -416,7 +422,8 @@ class Mirror(System):
         self.ncoll, self.rules = ncoll, rules
         self.info = {}
         run([os.path.join(XM_BIN, "mirror-appliance"), "start", "--dev", p.a,
-             "--tx-dev", p.b, "--cores", str(DUT_CPU)], ns=p.ns)
+             "--tx-dev", p.b, "--cores", str(DUT_CPU), "--datapath", self.datapath],
+            ns=p.ns)
         with open("/run/xdp-mirror/%s.pid" % p.a) as f:
             self.pid = int(f.read().strip())
         self.ctl(["collector", "add", "c1", "remote", p.col_ip, "vni", "1"])
@@ -457,7 +464,8 @@ class Mirror(System):
     def counters(self):
         s = json.loads(self.ctl(["-j", "stats"]))
         out = {}
-        for k in ("rx", "matched", "to_xsk", "xsk_missing", "meta_fail", "passed",
+        for k in ("rx", "matched", "to_xsk", "to_fast", "fast_fallback",
+                  "fast_xmit_err", "xsk_missing", "meta_fail", "passed",
                   "not_matched"):
             out["dev." + k] = s["device"].get(k, 0)
         for w in s.get("workers", []):
@@ -466,7 +474,9 @@ class Mirror(System):
                     out["worker." + k] = out.get("worker." + k, 0) + v
         for c in s.get("collectors", []):
             for k, v in c.items():
-                if k not in ("id", "name"):
+                # Totals only; the per-datapath split is in the nested
+                # "xdp" and "afxdp" objects.
+                if isinstance(v, int) and k != "id":
                     out["coll." + k] = out.get("coll." + k, 0) + v
         return out
 
@@ -616,7 +626,9 @@ class Bench:
             self.counters[name] = RefProc(t.ns_col, ["count", "--dev", p.c])
         self.baseline = RefProc(t.pairs["baseline"].ns,
                                 ["count", "--dev", t.pairs["baseline"].a])
-        self.systems = {"xdp-mirror": Mirror(t), "tc-recipe": Recipe(t),
+        self.systems = {"xdp-mirror": Mirror(t),
+                        "xdp-mirror-afxdp": Mirror(t, "xdp-mirror-afxdp", "afxdp"),
+                        "tc-recipe": Recipe(t),
                         "afxdp-ceiling": Ceiling(t), "xdp-native": Native(t)}
 
     def teardown(self):
@@ -629,13 +641,14 @@ class Bench:
             if c:
                 c.close()
         self.topo.down()
-        a = self.topo.pairs["xdp-mirror"].a
-        shutil.rmtree("/sys/fs/bpf/xdp-mirror/" + a, ignore_errors=True)
-        for ext in (".log", ".pid"):
-            try:
-                os.unlink("/run/xdp-mirror/" + a + ext)
-            except OSError:
-                pass
+        for m in MIRRORS:
+            a = self.topo.pairs[m].a
+            shutil.rmtree("/sys/fs/bpf/xdp-mirror/" + a, ignore_errors=True)
+            for ext in (".log", ".pid"):
+                try:
+                    os.unlink("/run/xdp-mirror/" + a + ext)
+                except OSError:
+                    pass
 
     def start(self, name, ncoll, rules=1):
         s = self.systems[name]
@@ -856,8 +869,9 @@ class Bench:
         st = {"offered": sent,
               "dut_rx": links.get("dut_rx.rx_packets", 0)}
         s = self.systems[name]
-        if name == "xdp-mirror":
+        if name in MIRRORS:
             st["classified_to_xsk"] = sysd.get("dev.to_xsk", 0)
+            st["xdp_fast_path"] = sysd.get("dev.to_fast", 0)
             st["datapath_rx"] = sysd.get("worker.rx", 0)
         elif name == "tc-recipe":
             st["mirred"] = sysd.get("mirred.packets", 0)
@@ -1106,21 +1120,24 @@ def markdown(res):
             loss_where_str(r.get("loss_where"))))
     out.append("")
     out.append("Ratios (xdp-mirror / other; CPU: lower is better for xdp-mirror, "
-               "rates: higher is better):\n")
-    out.append("| frame B | metric | / tc-recipe | / afxdp-ceiling | / xdp-native |")
-    out.append("|---:|---|---:|---:|---:|")
-    for size in res["meta"]["config"]["sizes"]:
-        mine = find(rows, system="xdp-mirror", size=size, group="sizes")
-        if not mine:
-            continue
-        for metric, key in (("CPU ns/frame", "cpu_ns_per_frame"),
-                            ("delivered rate", "delivered_pps"),
-                            ("zero-loss rate", "zero_loss_pps")):
-            cells = []
-            for other in SYSTEMS[1:]:
-                o = find(rows, system=other, size=size, group="sizes")
-                cells.append(fmt(ratio(mine.get(key), o.get(key) if o else None)))
-            out.append("| %d | %s | %s |" % (size, metric, " | ".join(cells)))
+               "rates: higher is better).  xdp-mirror is the default datapath "
+               "(auto: XDP fast path for one collector), xdp-mirror-afxdp the "
+               "AF_XDP datapath (--datapath afxdp):\n")
+    out.append("| xdp-mirror | frame B | metric | / tc-recipe | / afxdp-ceiling | / xdp-native |")
+    out.append("|---|---:|---|---:|---:|---:|")
+    for mname in MIRRORS:
+        for size in res["meta"]["config"]["sizes"]:
+            mine = find(rows, system=mname, size=size, group="sizes")
+            if not mine:
+                continue
+            for metric, key in (("CPU ns/frame", "cpu_ns_per_frame"),
+                                ("delivered rate", "delivered_pps"),
+                                ("zero-loss rate", "zero_loss_pps")):
+                cells = []
+                for other in OTHERS:
+                    o = find(rows, system=other, size=size, group="sizes")
+                    cells.append(fmt(ratio(mine.get(key), o.get(key) if o else None)))
+                out.append("| %s | %d | %s | %s |" % (mname, size, metric, " | ".join(cells)))
     out.append("")
     out.append("xdp-mirror with N rules (one shape, the matching rule last), %d-byte frames:\n"
                % res["meta"]["config"]["sizes"][0])

@@ -26,6 +26,10 @@ struct xm_maps {
 	int rule_hash;
 	int filters;
 	int qsbr;
+	int fast;
+	int fast_stats;
+	int seqs;
+	int tx_ports;
 };
 
 #define XM_NMAPS (sizeof(struct xm_maps) / sizeof(int))

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "mirrorctl.h"
+#include "xm_encap.h"
 #include "xm_rules.h"
 #include "xm_table.h"
 
@@ -77,6 +78,10 @@ static const struct {
 	{ sizeof(__u32), 2 * XM_MAX_RULES },
 	{ sizeof(struct xm_filter), XM_MAX_FILTERS },
 	{ sizeof(struct xm_qsbr), 1 },
+	{ sizeof(struct xm_tmpl_ent), 2 * XM_MAX_COLLECTORS },
+	{ sizeof(struct xm_coll_stats), XM_MAX_COLLECTORS },
+	{ sizeof(struct xm_seq), XM_MAX_COLLECTORS },
+	{ sizeof(__u32), 1 },
 };
 
 static int xm_maps_check(const struct xm_cli *cli, const struct xm_state *st)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/if_link.h>
 
@@ -20,10 +21,15 @@
 
 #include "mirror.skel.h"
 #include "daemon.h"
+#include "xdpfeat.h"
 #include "xm_addr.h"
+#include "host.h"
+#include "xm_table.h"
 
 #define XM_CTL_POLL_MS 100
 #define XM_RESOLVE_MS 200
+/* How long a fast-path table publish waits for XDP runs to finish. */
+#define XM_FAST_QSBR_MS 100
 #define XM_SOLICIT_MS 1000
 #define XM_PROG_NAME "xm_xdp_mirror"
 
@@ -37,8 +43,9 @@ static __u64 xm_now_ms(void)
 
 /* ---- XDP attachment ------------------------------------------------ */
 
-/* Is the program with this id our XDP program? */
-static bool xm_prog_is_ours(__u32 id)
+/* Does the program with this id have a name starting with prefix (one
+ * of ours, left by a daemon that died)? */
+bool xm_prog_named(__u32 id, const char *prefix)
 {
 	struct bpf_prog_info info;
 	__u32 len = sizeof(info);
@@ -50,7 +57,7 @@ static bool xm_prog_is_ours(__u32 id)
 		return false;
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		ours = strcmp(info.name, XM_PROG_NAME) == 0;
+		ours = !strncmp(info.name, prefix, strlen(prefix));
 	close(fd);
 	return ours;
 }
@@ -67,7 +74,7 @@ int xm_xdp_detach_ours(unsigned int ifindex)
 		id = 0;
 		if (bpf_xdp_query_id((int)ifindex, (int)modes[i], &id) || !id)
 			continue;
-		if (!xm_prog_is_ours(id))
+		if (!xm_prog_named(id, XM_PROG_NAME))
 			continue;
 		if (!bpf_xdp_detach((int)ifindex, modes[i], NULL))
 			detached++;
@@ -153,6 +160,10 @@ static int xm_daemon_check(struct xm_daemon *d, char *msg, size_t len)
 		       dev, pid);
 		if (xm_xdp_detach_ours(d->opt.ifindex))
 			xm_log("detached the stale XDP program from %s", dev);
+		/* host mode (issue 6): its veth pair and clsact filters */
+		if (xm_host_cleanup_stale(d->opt.ifindex))
+			xm_log("removed the stale host-mode veth/tc filters of %s",
+			       dev);
 		err = xm_maps_unpin(dev);
 		if (err) {
 			snprintf(msg, len, "cannot remove stale pins %s: %s",
@@ -160,11 +171,69 @@ static int xm_daemon_check(struct xm_daemon *d, char *msg, size_t len)
 			return err;
 		}
 	}
-	if (!xm_xdp_attached_id(d->opt.ifindex, &id)) {
+	/* Host mode attaches no XDP program to the NIC. */
+	if (d->opt.mode != XM_MODE_HOST &&
+	    !xm_xdp_attached_id(d->opt.ifindex, &id)) {
 		snprintf(msg, len,
 			 "%s already has an XDP program (id %u); detach it first",
 			 dev, id);
 		return -EBUSY;
+	}
+	return 0;
+}
+
+static void xm_daemon_clock(struct xm_daemon *d);
+
+/* tracefs, for the tracepoints that count refused redirects. */
+static void xm_tracefs_ensure(void)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) ||
+	    !stat("/sys/kernel/debug/tracing/events", &st))
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		xm_log("cannot mount tracefs: %s", strerror(errno));
+}
+
+/*
+ * What the XDP fast path needs besides its template entries: the TX
+ * device in tx_ports, our RX device and tx_ports' id for the tracepoint
+ * programs, and those programs attached.  A tracepoint that cannot be
+ * attached only costs the fast_xmit_err counter, so it is not fatal.
+ */
+static int xm_daemon_fast_setup(struct xm_daemon *d, char *msg, size_t len)
+{
+	struct mirror_bpf *s = d->skel;
+	struct bpf_map_info info;
+	__u32 ilen = sizeof(info), key = 0, txi = d->opt.tx_ifindex;
+	struct bpf_program *progs[3] = { s->progs.xm_tp_devmap_xmit,
+					 s->progs.xm_tp_redirect_err,
+					 s->progs.xm_tp_exception };
+	unsigned int i;
+
+	if (d->opt.datapath == XM_DP_AFXDP)
+		return 0;
+	if (txi != d->opt.ifindex &&
+	    bpf_map_update_elem(d->maps.tx_ports, &key, &txi, BPF_ANY)) {
+		snprintf(msg, len, "adding %s to the tx_ports devmap: %s",
+			 d->opt.tx_dev, strerror(errno));
+		return -errno;
+	}
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(d->maps.tx_ports, &info, &ilen)) {
+		snprintf(msg, len, "tx_ports map info: %s", strerror(errno));
+		return -errno;
+	}
+	s->bss->tx_ports_id = info.id;
+	s->bss->rx_ifindex = d->opt.ifindex;
+	xm_tracefs_ensure();
+	for (i = 0; i < 3; i++) {
+		d->tp[i] = bpf_program__attach(progs[i]);
+		if (!d->tp[i]) {
+			xm_log("attaching %s: %s; fast_xmit_err will miss what it counts",
+			       bpf_program__name(progs[i]), strerror(errno));
+		}
 	}
 	return 0;
 }
@@ -185,6 +254,14 @@ static int xm_daemon_load(struct xm_daemon *d, char *msg, size_t len)
 	/* Sending on the RX device: its ARP/ND must reach the stack, or
 	 * the collectors' neighbours never resolve under a match-all. */
 	s->rodata->pass_neigh = d->opt.ifindex == d->opt.tx_ifindex;
+	s->rodata->fast_on = d->opt.datapath != XM_DP_AFXDP;
+	/* Host mode needs this object's maps, not its programs. */
+	if (d->opt.mode == XM_MODE_HOST) {
+		struct bpf_program *p;
+
+		bpf_object__for_each_program(p, s->obj)
+			bpf_program__set_autoload(p, false);
+	}
 	err = mirror_bpf__load(s);
 	if (err) {
 		snprintf(msg, len, "loading the XDP program: %s",
@@ -205,6 +282,13 @@ static int xm_daemon_load(struct xm_daemon *d, char *msg, size_t len)
 	d->maps.rule_hash = bpf_map__fd(s->maps.rule_hash);
 	d->maps.filters = bpf_map__fd(s->maps.filters);
 	d->maps.qsbr = bpf_map__fd(s->maps.qsbr);
+	d->maps.fast = bpf_map__fd(s->maps.fast);
+	d->maps.fast_stats = bpf_map__fd(s->maps.fast_stats);
+	d->maps.seqs = bpf_map__fd(s->maps.seqs);
+	d->maps.tx_ports = bpf_map__fd(s->maps.tx_ports);
+	err = xm_daemon_fast_setup(d, msg, len);
+	if (err)
+		return err;
 
 	err = xm_maps_pin(d->opt.dev, &d->maps);
 	if (err) {
@@ -221,6 +305,9 @@ static int xm_daemon_load(struct xm_daemon *d, char *msg, size_t len)
 
 		bpf_map_update_elem(d->maps.dpinfo, &key, &info, BPF_ANY);
 	}
+	/* Host mode (host.c): tc on the NIC, XDP on a private veth. */
+	if (d->opt.mode == XM_MODE_HOST)
+		return xm_host_start(d, msg, len);
 
 	fd = bpf_program__fd(s->progs.xm_xdp_mirror);
 	d->attach_flags = XDP_FLAGS_DRV_MODE;
@@ -269,8 +356,11 @@ static int xm_daemon_mmap(struct xm_daemon *d, char *msg, size_t len)
 	d->worker_stats_mem = xm_map_mmap(d->maps.worker_stats,
 					  &d->worker_stats_len,
 					  PROT_READ | PROT_WRITE);
-	d->ctl = xm_map_mmap(d->maps.ctl, &d->ctl_len, PROT_READ);
-	if (!d->coll_stats_mem || !d->worker_stats_mem || !d->ctl) {
+	d->ctl = xm_map_mmap(d->maps.ctl, &d->ctl_len,
+			     PROT_READ | PROT_WRITE);
+	d->seq = xm_map_mmap(d->maps.seqs, &d->seq_len,
+			     PROT_READ | PROT_WRITE);
+	if (!d->coll_stats_mem || !d->worker_stats_mem || !d->ctl || !d->seq) {
 		int err = errno ? -errno : -ENOMEM;
 
 		snprintf(msg, len, "mmap of the counter/ctl maps: %s",
@@ -317,6 +407,28 @@ static void xm_coll_warn(struct xm_daemon *d, __u32 id,
 		xm_log("collector %u (%s): %s %s", id, c->name, why, addr);
 }
 
+/* What mirrorctl status shows about the daemon. */
+static int xm_daemon_dpinfo(const struct xm_daemon *d)
+{
+	struct xm_dpinfo info = {
+		.pid = (__u32)getpid(),
+		.ifindex = d->opt.ifindex,
+		.tx_ifindex = d->opt.tx_ifindex,
+		.queues = d->opt.queues,
+		.zerocopy = d->xsk && d->xsk->zerocopy,
+		.ready = d->ready,
+		.datapath = d->opt.datapath,
+		.tx_xmit = d->tx_xmit,
+		.mode = d->opt.mode,
+		.host_dir = d->opt.host_dir,
+	};
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(d->maps.dpinfo, &key, &info, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* Route, source address and next-hop MAC of collector c into p.
  * Returns 0 when the collector can be sent to now. */
 static int xm_coll_path(struct xm_daemon *d, __u32 id,
@@ -359,6 +471,24 @@ static int xm_coll_path(struct xm_daemon *d, __u32 id,
 	return 0;
 }
 
+/* Which datapath sends the single copies of ready collector e. */
+static void xm_coll_fast(const struct xm_daemon *d, struct xm_tmpl_ent *e)
+{
+	e->path = XM_PATH_AFXDP;
+	if (d->opt.datapath == XM_DP_AFXDP)
+		e->why_slow = XM_SLOW_ASKED;
+	else if (e->t.flags & XM_TMPL_F_UDP_CSUM)
+		/* A checksum over the whole copy costs XDP more than the
+		 * AF_XDP path saves. */
+		e->why_slow = XM_SLOW_UDP6_CSUM;
+	else if (d->opt.tx_ifindex == d->opt.ifindex)
+		e->path = XM_PATH_XDP_TX;
+	else if (!d->tx_xmit)
+		e->why_slow = XM_SLOW_NO_XMIT;
+	else
+		e->path = XM_PATH_XDP;
+}
+
 /* Fill e for collector id; leaves XM_TE_NO_NEIGH when it cannot be sent
  * to (yet).  Logs each reason once until the collector becomes ready. */
 static void xm_coll_tmpl(struct xm_daemon *d, __u32 id,
@@ -396,6 +526,8 @@ static void xm_coll_tmpl(struct xm_daemon *d, __u32 id,
 	p.vni = c->vni;
 	p.key = c->key;
 	p.dport = c->dport;
+	/* Host mode: GENEVE copies say which way the frame went. */
+	p.dir_opt = d->opt.mode == XM_MODE_HOST;
 	xm_tmpl_build(&e->t, &p);
 	/* The encapsulated IP packet must fit the TX MTU and the whole
 	 * frame a UMEM chunk; longer copies are truncated, not dropped. */
@@ -403,8 +535,13 @@ static void xm_coll_tmpl(struct xm_daemon *d, __u32 id,
 	if (room > XM_FRAME_SIZE)
 		room = XM_FRAME_SIZE;
 	e->max_inner = room > e->t.len ? (__u16)(room - e->t.len) : 0;
+	/* No more than a socket takes, so a copy is the same length
+	 * whichever datapath makes it. */
+	if (e->max_inner > XM_XSK_DATA_MAX)
+		e->max_inner = XM_XSK_DATA_MAX;
 	e->snaplen = c->snaplen;
 	e->state = XM_TE_READY;
+	xm_coll_fast(d, e);
 	if ((d->warned_dev | d->warned_route) & (1ULL << id))
 		xm_log("collector %u (%s): ready", id, c->name);
 	d->warned_dev &= ~(1ULL << id);
@@ -431,6 +568,61 @@ static void xm_tmpl_reclaim(struct xm_daemon *d)
 	d->nretired = n;
 }
 
+/* Whether the TX device takes XDP redirects now.  A veth does only
+ * while its peer can receive XDP frames, which can change at any time. */
+static void xm_tx_xmit_check(struct xm_daemon *d)
+{
+	bool was = d->tx_xmit;
+	__u64 feat = 0;
+	int err;
+
+	if (d->opt.datapath == XM_DP_AFXDP) {
+		d->tx_xmit = false;
+		return;
+	}
+	if (d->opt.tx_ifindex == d->opt.ifindex ||
+	    d->attach_flags == XDP_FLAGS_SKB_MODE) {
+		/* XDP_TX, or generic XDP: redirected skbs take the normal
+		 * transmit path of the device. */
+		d->tx_xmit = true;
+		return;
+	}
+	err = xm_xdp_features(d->opt.tx_ifindex, &feat);
+	d->tx_xmit = !err && (feat & XM_NETDEV_XDP_ACT_NDO_XMIT);
+	if (d->tx_xmit != was)
+		xm_log("%s %s XDP redirects%s%s", d->opt.tx_dev,
+		       d->tx_xmit ? "takes" : "does not take",
+		       err ? ": " : "", err ? strerror(-err) : "");
+}
+
+/* Write table t into the fast map's idle half and make it live.  The
+ * idle half may only be rewritten once no XDP run can still be reading
+ * it since the last flip: the per-CPU quiescence wait of the rule
+ * tables. */
+static int xm_fast_publish(struct xm_daemon *d, const struct xm_tmpl_table *t)
+{
+	__u32 next = (d->ctl->fast_sel & 1) ^ 1, id, key;
+	int err;
+
+	err = xm_qsbr_wait(d->maps.qsbr, XM_FAST_QSBR_MS);
+	if (err) {
+		xm_log("fast path table: %s; retrying", strerror(-err));
+		return err;
+	}
+	for (id = 0; id < XM_MAX_COLLECTORS; id++) {
+		key = next * XM_MAX_COLLECTORS + id;
+		if (bpf_map_update_elem(d->maps.fast, &key, &t->ent[id],
+					BPF_ANY)) {
+			err = -errno;
+			xm_log("fast path table: %s", strerror(-err));
+			return err;
+		}
+	}
+	__atomic_store_n(&d->ctl->fast_sel, next, __ATOMIC_RELEASE);
+	xm_daemon_dpinfo(d);
+	return 0;
+}
+
 static void xm_tmpl_refresh(struct xm_daemon *d)
 {
 	struct xm_tmpl_table *t, *cur = d->tmpl;
@@ -442,6 +634,7 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 		return;		/* workers lag; try again next tick */
 	/* MTU changes come as link events; keep the last good value. */
 	xm_dev_mtu(d->opt.tx_dev, &d->tx_mtu);
+	xm_tx_xmit_check(d);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return;
@@ -453,6 +646,13 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 		xm_coll_tmpl(d, id, &c, &t->ent[id]);
 	}
 	if (cur && !memcmp(cur->ent, t->ent, sizeof(t->ent))) {
+		free(t);
+		return;
+	}
+	/* The XDP program's copy first: should it fail (a CPU stuck in
+	 * the XDP program), both keep the old table and the next tick
+	 * tries again. */
+	if (xm_fast_publish(d, t)) {
 		free(t);
 		return;
 	}
@@ -530,33 +730,34 @@ int xm_daemon_start(struct xm_daemon *d, char *msg, size_t len)
 		return err;
 	}
 	d->nl_open = true;
+	xm_daemon_clock(d);
 	xm_tmpl_refresh(d);
 	if (!d->tmpl) {
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;
 	}
-	err = xm_xsk_setup(&d->xsk, d->opt.dev, d->opt.tx_dev, d->opt.queues,
-			   d->maps.xsks, msg, len);
+	if (d->opt.datapath == XM_DP_XDP && !d->tx_xmit) {
+		snprintf(msg, len,
+			 "--datapath xdp: %s takes no XDP redirects (no ndo_xdp_xmit; a veth needs an XDP program or GRO on its peer)",
+			 d->opt.tx_dev);
+		return -EOPNOTSUPP;
+	}
+	/* Host mode receives on its veth, sends on the NIC. */
+	err = xm_xsk_setup(&d->xsk, d->host ? d->host->rx_dev : d->opt.dev,
+			   d->opt.tx_dev, d->opt.queues, d->maps.xsks, msg,
+			   len);
 	if (err)
 		return err;
-	return xm_daemon_workers(d, msg, len);
+	err = xm_daemon_workers(d, msg, len);
+	if (err || !d->host)
+		return err;
+	return xm_host_attach(d, msg, len);
 }
 
 int xm_daemon_publish_ready(struct xm_daemon *d)
 {
-	struct xm_dpinfo info = {
-		.pid = (__u32)getpid(),
-		.ifindex = d->opt.ifindex,
-		.tx_ifindex = d->opt.tx_ifindex,
-		.queues = d->opt.queues,
-		.zerocopy = d->xsk->zerocopy,
-		.ready = 1,
-	};
-	__u32 key = 0;
-
-	if (bpf_map_update_elem(d->maps.dpinfo, &key, &info, BPF_ANY))
-		return -errno;
-	return 0;
+	d->ready = true;
+	return xm_daemon_dpinfo(d);
 }
 
 /* Copy each socket's XDP_STATISTICS into its worker's row, so that
@@ -588,6 +789,20 @@ static void xm_daemon_xsk_stats(struct xm_daemon *d)
 	}
 }
 
+/* The fast path's ERSPAN III clock: CLOCK_REALTIME as an offset from
+ * the monotonic clock XDP reads, kept current against clock steps. */
+static void xm_daemon_clock(struct xm_daemon *d)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	__atomic_store_n(&d->ctl->rt_off_ns,
+			 ((__s64)rt.tv_sec - mono.tv_sec) * 1000000000LL +
+				 (rt.tv_nsec - mono.tv_nsec),
+			 __ATOMIC_RELAXED);
+}
+
 void xm_daemon_run(struct xm_daemon *d, volatile const int *quit)
 {
 	struct pollfd pfd = { .fd = xm_nl_event_fd(&d->nl), .events = POLLIN };
@@ -614,6 +829,7 @@ void xm_daemon_run(struct xm_daemon *d, volatile const int *quit)
 		}
 		xm_tmpl_reclaim(d);
 		xm_daemon_xsk_stats(d);
+		xm_daemon_clock(d);
 	}
 }
 
@@ -623,6 +839,7 @@ void xm_daemon_stop(struct xm_daemon *d)
 	int err;
 
 	/* No new frames first, then the threads, then what they used. */
+	xm_host_detach(d);
 	if (d->attached) {
 		err = bpf_xdp_detach((int)d->opt.ifindex, d->attach_flags,
 				     NULL);
@@ -641,11 +858,19 @@ void xm_daemon_stop(struct xm_daemon *d)
 		xm_daemon_xsk_stats(d);
 	xm_xsk_teardown(d->xsk);
 	d->xsk = NULL;
+	xm_host_destroy(d);
 	if (d->nl_open)
 		xm_nl_close(&d->nl);
 	d->nl_open = false;
+	for (i = 0; i < 3; i++) {
+		bpf_link__destroy(d->tp[i]);
+		d->tp[i] = NULL;
+	}
 	if (d->ctl)
-		munmap((void *)d->ctl, d->ctl_len);
+		munmap(d->ctl, d->ctl_len);
+	if (d->seq)
+		munmap(d->seq, d->seq_len);
+	d->seq = NULL;
 	if (d->coll_stats_mem)
 		munmap(d->coll_stats_mem, d->coll_stats_len);
 	if (d->worker_stats_mem)

@@ -26,21 +26,11 @@ struct xm_opts {
 	unsigned int queues;
 	unsigned int ncores;		/* 0: worker i on CPU i % nproc */
 	int cores[XM_MAX_QUEUES];
+	__u32 datapath;			/* enum xm_datapath */
 	bool foreground;
-};
-
-/* State of one collector slot in a template table. */
-enum {
-	XM_TE_EMPTY = 0,	/* no collector: drop_no_collector */
-	XM_TE_NO_NEIGH,		/* no route/neighbour/device: drop_no_neigh */
-	XM_TE_READY,
-};
-
-struct xm_tmpl_ent {
-	__u32 state;
-	__u16 snaplen;		/* 0: whole frame */
-	__u16 max_inner;	/* inner bytes that fit the MTU and a frame */
-	struct xm_tmpl t;
+	/* host mode (issue 6): --mode, --direction (XM_DIR_* mask) */
+	__u32 mode;			/* enum xm_mode */
+	__u32 host_dir;
 };
 
 /* Immutable once published; replaced as a whole. */
@@ -79,6 +69,7 @@ struct xm_worker {
 struct xm_daemon {
 	struct xm_opts opt;
 	struct mirror_bpf *skel;
+	struct xm_host *host;		/* host mode (host.c), else NULL */
 	struct xm_maps maps;		/* fds of the skeleton's maps */
 	__u32 attach_flags;		/* XDP mode actually attached */
 	bool attached;
@@ -88,10 +79,13 @@ struct xm_daemon {
 	size_t coll_stats_len;
 	void *worker_stats_mem;
 	size_t worker_stats_len;
-	const struct xm_ctl *ctl;	/* read-only mmap */
+	struct xm_ctl *ctl;		/* mmap; we write fast_sel, rt_off_ns */
 	size_t ctl_len;
 	struct xm_nl nl;
 	bool nl_open;
+	bool tx_xmit;			/* TX device takes XDP redirects */
+	bool ready;			/* published to dpinfo */
+	struct bpf_link *tp[3];		/* fast-path redirect failure counters */
 	__u8 tx_mac[6];
 	__u32 tx_mtu;
 	struct xm_tmpl_table *tmpl;	/* published, atomic acquire/release */
@@ -100,11 +94,10 @@ struct xm_daemon {
 	__u64 warned_dev;		/* collectors whose bad dev was logged */
 	__u64 warned_route;		/* ... whose missing route was logged */
 	__u64 last_solicit[XM_MAX_COLLECTORS];	/* ms, per collector */
-	/* GRE/ERSPAN sequence numbers, one counter per collector on its
-	 * own cache line: taken with a relaxed atomic add per copy. */
-	struct {
-		__u32 next;
-	} __attribute__((aligned(64))) seq[XM_MAX_COLLECTORS];
+	/* GRE/ERSPAN sequence numbers: the mmapped seqs map, shared with
+	 * the XDP fast path. */
+	struct xm_seq *seq;
+	size_t seq_len;
 	int stop;			/* atomic: workers exit when set */
 	struct xm_worker w[XM_MAX_QUEUES];
 };
@@ -123,6 +116,7 @@ void xm_worker_join(struct xm_worker *w);
 void xm_worker_fini(struct xm_worker *w);
 
 int xm_xdp_detach_ours(unsigned int ifindex);
+bool xm_prog_named(__u32 id, const char *prefix);
 __u32 xm_pinned_pid(const char *dev);
 bool xm_pid_alive(pid_t pid);
 

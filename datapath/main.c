@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "host.h"
 
 #define XM_PROG "mirror-appliance"
 #define XM_STOP_WAIT_MS 5000
@@ -54,7 +55,9 @@ static void xm_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " XM_PROG " start --dev IFACE [--tx-dev IFACE] [--queues N] [--cores LIST]\n"
-		"                        [--mode appliance] [--foreground]\n"
+		"                        [--mode appliance|host] [--direction in|out|both]\n"
+		"                        [--datapath auto|xdp|afxdp]\n"
+		"                        [--foreground]\n"
 		"       " XM_PROG " stop --dev IFACE\n"
 		"       " XM_PROG " --help\n"
 		"\n"
@@ -65,7 +68,20 @@ static void xm_usage(FILE *f)
 		"        created with, default 1).  --cores LIST (\"0,1\" or \"0-1\") pins\n"
 		"        worker i to the i-th CPU of the list (default CPU i %% nproc).\n"
 		"        Returns once the datapath is ready unless --foreground is given.\n"
-		"stop    stop the appliance on IFACE and remove its XDP program and pins.\n");
+		"        --datapath: who encapsulates a frame that goes to one collector.\n"
+		"        xdp: the XDP program itself (header template written in place, frame\n"
+		"        redirected to the tx device), the AF_XDP workers for the rest;\n"
+		"        start fails if the tx device takes no XDP redirects.  afxdp: every\n"
+		"        copy through the AF_XDP workers.  auto (default): as xdp wherever\n"
+		"        the tx device allows it, checked again as it changes.\n"
+		"        --mode host mirrors the host's own traffic on IFACE (its only NIC\n"
+		"        will do): tc programs on IFACE clone matching frames, in the\n"
+		"        --direction given (default both), into a private veth pair\n"
+		"        xmr<N>/xmt<N> (N: IFACE's ifindex) whose XDP program hands them to\n"
+		"        AF_XDP; copies leave by AF_XDP TX on IFACE, below tc, so they are\n"
+		"        never mirrored again.  One queue; every copy through AF_XDP.\n"
+		"stop    stop the appliance on IFACE and remove its XDP program and pins\n"
+		"        (host mode: its tc programs and veth pair).\n");
 }
 
 static int xm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -148,6 +164,65 @@ static int xm_set_dev(const char *opt, const char *val, char *dev,
 	return 0;
 }
 
+static int xm_parse_datapath(const char *val, __u32 *dp)
+{
+	if (!strcmp(val, "auto"))
+		*dp = XM_DP_AUTO;
+	else if (!strcmp(val, "xdp"))
+		*dp = XM_DP_XDP;
+	else if (!strcmp(val, "afxdp"))
+		*dp = XM_DP_AFXDP;
+	else
+		return xm_err("--datapath '%s': must be auto, xdp or afxdp",
+			      val);
+	return 0;
+}
+
+/* ---- host mode (issue 6) --------------------------------------------- */
+
+static int xm_parse_mode(const char *val, __u32 *mode)
+{
+	if (!strcmp(val, "appliance"))
+		*mode = XM_MODE_APPLIANCE;
+	else if (!strcmp(val, "host"))
+		*mode = XM_MODE_HOST;
+	else
+		return xm_err("--mode '%s': must be appliance or host", val);
+	return 0;
+}
+
+static int xm_parse_direction(const char *val, __u32 *dir)
+{
+	if (!strcmp(val, "in"))
+		*dir = XM_DIR_IN;
+	else if (!strcmp(val, "out"))
+		*dir = XM_DIR_OUT;
+	else if (!strcmp(val, "both"))
+		*dir = XM_DIR_IN | XM_DIR_OUT;
+	else
+		return xm_err("--direction '%s': must be in, out or both", val);
+	return 0;
+}
+
+/* What host mode allows of the other options, and its defaults. */
+static int xm_check_host_opts(struct xm_opts *o)
+{
+	if (o->mode != XM_MODE_HOST) {
+		if (o->host_dir)
+			return xm_err("--direction needs --mode host");
+		return 0;
+	}
+	if (o->queues != 1)
+		return xm_err("--mode host: one queue only (it receives on one veth queue), not --queues %u",
+			      o->queues);
+	if (o->datapath == XM_DP_XDP)
+		return xm_err("--mode host: every copy goes through AF_XDP, not --datapath xdp");
+	o->datapath = XM_DP_AFXDP;
+	if (!o->host_dir)
+		o->host_dir = XM_DIR_IN | XM_DIR_OUT;
+	return 0;
+}
+
 /* Parse the options after start/stop.  Returns 0 or 1 (message given). */
 static int xm_parse_opts(int argc, char **argv, bool start, struct xm_opts *o)
 {
@@ -170,7 +245,8 @@ static int xm_parse_opts(int argc, char **argv, bool start, struct xm_opts *o)
 		if (strcmp(a, "--dev") && (!start ||
 		    (strcmp(a, "--tx-dev") && strcmp(a, "--queues") &&
 		     strcmp(a, "--cores") && strcmp(a, "--mode") &&
-		     strcmp(a, "--config") && strcmp(a, "--datapath")))) {
+		     strcmp(a, "--config") && strcmp(a, "--datapath") &&
+		     strcmp(a, "--direction")))) {
 			return xm_err("unknown argument '%s' (see --help)", a);
 		}
 		if (i + 1 >= argc)
@@ -191,17 +267,22 @@ static int xm_parse_opts(int argc, char **argv, bool start, struct xm_opts *o)
 			if (xm_parse_cores(val, o))
 				return 1;
 		} else if (!strcmp(a, "--mode")) {
-			if (!strcmp(val, "host"))
-				return xm_err("--mode host: not yet supported");
-			if (strcmp(val, "appliance"))
-				return xm_err("--mode '%s': must be appliance or host",
-					      val);
+			if (xm_parse_mode(val, &o->mode))
+				return 1;
+		} else if (!strcmp(a, "--direction")) {
+			if (xm_parse_direction(val, &o->host_dir))
+				return 1;
+		} else if (!strcmp(a, "--datapath")) {
+			if (xm_parse_datapath(val, &o->datapath))
+				return 1;
 		} else {
 			return xm_err("%s: not yet supported", a);
 		}
 	}
 	if (!o->dev[0])
 		return xm_err("%s needs --dev IFACE", start ? "start" : "stop");
+	if (start && xm_check_host_opts(o))
+		return 1;
 	if (!o->tx_dev[0]) {
 		strcpy(o->tx_dev, o->dev);
 		o->tx_ifindex = o->ifindex;
@@ -235,10 +316,15 @@ static void xm_write_pidfile(const char *dev)
 
 static void xm_ready_text(const struct xm_daemon *d, char *buf, size_t len)
 {
-	snprintf(buf, len, "ready on %s: %u queue%s, %s mode, tx %s%s",
+	snprintf(buf, len, "ready on %s: %u queue%s, %s mode, tx %s%s%s%s",
 		 d->opt.dev, d->opt.queues, d->opt.queues == 1 ? "" : "s",
 		 d->xsk->zerocopy ? "zero-copy" : "copy", d->opt.tx_dev,
-		 d->attach_flags == XDP_FLAGS_SKB_MODE ? ", generic XDP" : "");
+		 d->attach_flags == XDP_FLAGS_SKB_MODE ? ", generic XDP" : "",
+		 /* host mode (issue 6) */
+		 d->host ? ", host mode " : "",
+		 !d->host ? "" : d->opt.host_dir == XM_DIR_IN ? "(ingress)" :
+		 d->opt.host_dir == XM_DIR_OUT ? "(egress)" :
+						 "(ingress and egress)");
 }
 
 /* Send the start result to the waiting parent ("OK text" / "ERR text"). */
@@ -463,7 +549,8 @@ static int xm_cmd_stop(const struct xm_opts *o)
 cleanup:
 	/* Whatever a crashed or killed daemon left behind. */
 	if (ifindex)
-		detached = xm_xdp_detach_ours(ifindex);
+		detached = xm_xdp_detach_ours(ifindex) +
+			   xm_host_cleanup_stale(ifindex);
 	if (stat(path, &st) == 0) {
 		err = xm_maps_unpin(o->dev);
 		if (err)

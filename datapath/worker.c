@@ -137,35 +137,22 @@ struct xm_frame {
 	bool have_sum;
 };
 
-/*
- * Bytes of frame f that go to the collector of e.  A copy is cut to the
- * rule's or the collector's snaplen (truncated_snap) or, failing that, to
- * what fits the TX MTU and a UMEM frame (truncated_mtu; this includes a
- * jumbo frame XDP already cut to fit a frame, f->orig_len).  Each cut
- * copy is counted once, under the limit that decided its length.
- */
+/* Bytes of frame f that go to the collector of e; a cut copy is counted
+ * once, under the limit that decided its length. */
 static __u32 xm_copy_len(const struct xm_tmpl_ent *e,
 			 struct xm_coll_stats *cs, const struct xm_frame *f,
 			 __u8 *trunc)
 {
-	__u32 full = f->orig_len > f->len ? f->orig_len : f->len;
-	__u32 limit = f->len < e->max_inner ? f->len : e->max_inner;
-	__u32 snap = e->snaplen;
+	__u8 cut;
+	__u32 len = xm_copy_cut(f->len, f->orig_len, e->max_inner, f->snaplen,
+				e->snaplen, &cut);
 
-	/* The rule's snaplen and the collector's: the shorter one. */
-	if (f->snaplen && (!snap || f->snaplen < snap))
-		snap = f->snaplen;
-	*trunc = 1;
-	if (snap && snap < limit && full > snap) {
+	if (cut == XM_CUT_SNAP)
 		cs->truncated_snap++;
-		return snap;
-	}
-	if (full > limit) {
+	else if (cut == XM_CUT_MTU)
 		cs->truncated_mtu++;
-		return limit;
-	}
-	*trunc = 0;
-	return f->len;
+	*trunc = cut != XM_CUT_NONE;
+	return len;
 }
 
 /* Fill the per-copy fields of f->pkt for template e. */
@@ -175,8 +162,8 @@ static void xm_copy_pkt(struct xm_worker *w, const struct xm_tmpl_ent *e,
 	f->pkt.len = len;
 	f->pkt.truncated = trunc;
 	if (e->t.seq_off)
-		f->pkt.seq = __atomic_fetch_add(&w->d->seq[id].next, 1,
-						__ATOMIC_RELAXED);
+		f->pkt.seq = (__u32)__atomic_fetch_add(&w->d->seq[id].next, 1,
+						       __ATOMIC_RELAXED);
 	/* The UDP-over-IPv6 checksum covers the inner bytes: summed once
 	 * per frame and length, shared by the collectors that need it. */
 	if ((e->t.flags & XM_TMPL_F_UDP_CSUM) &&

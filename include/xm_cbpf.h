@@ -21,8 +21,8 @@
  *	const struct xm_cbpf_prog *p = bpf_map_lookup_elem(&progs, &key);
  *	__u32 ret = p ? xm_cbpf_run_xdp(p, ctx) : 0;
  *
- * xm_cbpf_run_xdp() keeps its state (112 bytes) on the caller's stack
- * and calls bpf_loop(XM_CBPF_MAX_STEPS, xm_cbpf_step, &st, 0); it may be
+ * A tc program (host mode) calls xm_cbpf_run_skb(p, skb) instead.
+ * Either keeps its state (112 bytes) on the caller's stack and calls bpf_loop(XM_CBPF_MAX_STEPS, xm_cbpf_step, &st, 0); it may be
  * called from inside another bpf_loop() callback (a rule walk).  The
  * step count is bounded: the program counter only grows except on a
  * backward jump, and at most XM_CBPF_MAX_BACKJUMPS of those are taken, so
@@ -39,6 +39,23 @@
 #ifdef __bpf__
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+
+/*
+ * The context the interpreter loads bytes from.  A BPF object is either
+ * an XDP program (the default) or a tc program that defines XM_CBPF_SKB
+ * before including this header: the verifier rejects a call of the other
+ * kind's load helper even on a path never taken, so the choice is made
+ * at compile time.  Only the byte loader differs.
+ */
+#ifdef XM_CBPF_SKB
+#define XM_CBPF_CTX struct __sk_buff
+#define xm_cbpf_load_bytes(ctx, off, buf, n) \
+	bpf_skb_load_bytes(ctx, off, buf, n)
+#else
+#define XM_CBPF_CTX struct xdp_md
+#define xm_cbpf_load_bytes(ctx, off, buf, n) \
+	bpf_xdp_load_bytes(ctx, off, buf, n)
+#endif
 #endif
 
 /* One instruction: the layout of libpcap's struct bpf_insn and of the
@@ -120,7 +137,7 @@ struct xm_cbpf_prog {
 struct xm_cbpf_state {
 	const struct xm_cbpf_prog *prog;
 #ifdef __bpf__
-	struct xdp_md *ctx;
+	XM_CBPF_CTX *ctx;
 #else
 	const __u8 *pkt;
 #endif
@@ -171,8 +188,8 @@ XM_INLINE int xm_cbpf_load(const struct xm_cbpf_state *st, __u32 k, __u32 idx,
 		return -1;
 #ifdef __bpf__
 	/* The helper checks the bounds again and reads from fragments of
-	 * multi-buffer frames too. */
-	if (bpf_xdp_load_bytes(st->ctx, (__u32)off, b, n))
+	 * multi-buffer frames (XDP) or paged data (skb) too. */
+	if (xm_cbpf_load_bytes(st->ctx, (__u32)off, b, n))
 		return -1;
 #else
 	{
@@ -424,13 +441,11 @@ XM_INLINE int xm_cbpf_init(struct xm_cbpf_state *st,
 }
 
 #ifdef __bpf__
-/* Run prog (a map value) on the XDP frame; the whole frame is "captured",
- * including the fragments of a multi-buffer frame. */
-XM_INLINE __u32 xm_cbpf_run_xdp(const struct xm_cbpf_prog *prog,
-				struct xdp_md *ctx)
+/* Run prog on a frame of len bytes in ctx, all of it "captured". */
+XM_INLINE __u32 xm_cbpf_run_ctx(const struct xm_cbpf_prog *prog,
+				XM_CBPF_CTX *ctx, __u32 len)
 {
 	struct xm_cbpf_state st;
-	__u32 len = (__u32)bpf_xdp_get_buff_len(ctx);
 
 	if (xm_cbpf_init(&st, prog, len, len))
 		return 0;
@@ -439,6 +454,26 @@ XM_INLINE __u32 xm_cbpf_run_xdp(const struct xm_cbpf_prog *prog,
 		return 0;
 	return st.ret;
 }
+
+#ifdef XM_CBPF_SKB
+/* Run prog (a map value) on a tc program's skb, from its Ethernet
+ * header (where tc programs see it on ingress and egress) to the end of
+ * its paged data.  A VLAN tag held in skb metadata (VLAN offload) is
+ * not part of the bytes, as for a kernel socket filter. */
+XM_INLINE __u32 xm_cbpf_run_skb(const struct xm_cbpf_prog *prog,
+				struct __sk_buff *skb)
+{
+	return xm_cbpf_run_ctx(prog, skb, skb->len);
+}
+#else
+/* Run prog (a map value) on the XDP frame; the whole frame is "captured",
+ * including the fragments of a multi-buffer frame. */
+XM_INLINE __u32 xm_cbpf_run_xdp(const struct xm_cbpf_prog *prog,
+				struct xdp_md *ctx)
+{
+	return xm_cbpf_run_ctx(prog, ctx, (__u32)bpf_xdp_get_buff_len(ctx));
+}
+#endif
 #else
 /* Run prog on a frame of which buflen bytes are at pkt and wirelen were
  * on the wire (the arguments of libpcap's bpf_filter()). */

@@ -21,11 +21,17 @@
  * III is 14 + 40 + 12 + 12 = 78 bytes. */
 #define XM_TMPL_MAX 96
 #define XM_ETH_HLEN 14
+/* Field offsets in a template are at most 62 (ERSPAN over IPv6): masking
+ * one with this changes nothing, and shows the verifier that the widest
+ * access from it (12 bytes of ERSPAN III) stays inside hdr[]. */
+#define XM_TMPL_OFF_MASK 0x3f
 
 /* Where the per-packet fields of a template are. */
 enum {
 	XM_TMPL_F_UDP = 1 << 0,		/* UDP tunnel: length, source port */
 	XM_TMPL_F_UDP_CSUM = 1 << 1,	/* UDP over IPv6: checksum too */
+	XM_TMPL_F_DIR_OPT = 1 << 2,	/* GENEVE direction option (host
+					 * mode): its last byte per copy */
 };
 
 struct xm_tmpl {
@@ -59,7 +65,8 @@ struct xm_encap_params {
 	__u32 vni;
 	__u32 key;
 	__u16 dport;		/* host order; 0: the format's default */
-	__u16 pad;
+	__u8 dir_opt;		/* GENEVE: carry the direction option */
+	__u8 pad;
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 };
@@ -227,9 +234,19 @@ static inline __u16 xm_tmpl_udp(__u8 *p, const struct xm_encap_params *e)
 		vh->vni_res = vni;
 	} else {
 		struct xm_genevehdr *gh = (void *)(uh + 1);
+		struct xm_geneve_opt *opt = (void *)(gh + 1);
 
 		gh->proto = xm_htons(XM_ETH_P_TEB);
 		gh->vni_res = vni;
+		if (e->dir_opt) {
+			/* Option length in 4-byte words; the data stays
+			 * zero until a copy fills in its direction. */
+			gh->ver_optlen = XM_GENEVE_OPT_DIR_LEN / 4;
+			opt->opt_class = xm_htons(XM_GENEVE_OPT_CLASS);
+			opt->type = XM_GENEVE_OPT_TYPE_DIR;
+			opt->len = (XM_GENEVE_OPT_DIR_LEN - sizeof(*opt)) / 4;
+			return sizeof(*uh) + 8 + XM_GENEVE_OPT_DIR_LEN;
+		}
 	}
 	return sizeof(*uh) + 8;
 }
@@ -299,6 +316,8 @@ static inline void xm_tmpl_build(struct xm_tmpl *t,
 	t->l4_off = (__u16)(XM_ETH_HLEN + l3len);
 	if (udp) {
 		t->flags = XM_TMPL_F_UDP;
+		if (e->encap == XM_ENCAP_GENEVE && e->dir_opt)
+			t->flags |= XM_TMPL_F_DIR_OPT;
 		t->len = (__u16)(t->l4_off + xm_tmpl_udp(t->hdr + t->l4_off, e));
 	} else {
 		t->len = (__u16)(t->l4_off +
@@ -339,10 +358,25 @@ XM_INLINE void xm_tmpl_apply_ip(__u8 *o, const struct xm_tmpl *t,
 	}
 }
 
+/* The GENEVE direction option's last data byte for copy p, and the
+ * 16-bit word it sits in as the checksum adds it (0 without option). */
+XM_INLINE __u8 xm_tmpl_dir(const struct xm_encap_pkt *p)
+{
+	return p->egress ? XM_DIR_OUT : XM_DIR_IN;
+}
+
+XM_INLINE __u16 xm_tmpl_dir_word(const struct xm_tmpl *t,
+				 const struct xm_encap_pkt *p)
+{
+	if (!(t->flags & XM_TMPL_F_DIR_OPT))
+		return 0;
+	return xm_htons(xm_tmpl_dir(p));
+}
+
 XM_INLINE void xm_tmpl_apply_udp(__u8 *o, const struct xm_tmpl *t,
 				 __u32 l3len, const struct xm_encap_pkt *p)
 {
-	struct xm_udphdr *uh = (void *)(o + t->l4_off);
+	struct xm_udphdr *uh = (void *)(o + (t->l4_off & XM_TMPL_OFF_MASK));
 	__u16 ulen = xm_htons((__u16)(l3len - (t->l4_off - XM_ETH_HLEN)));
 	__u16 sport = xm_htons((__u16)(XM_UDP_SPORT_BASE |
 				       (p->hash & XM_UDP_SPORT_MASK)));
@@ -354,14 +388,15 @@ XM_INLINE void xm_tmpl_apply_udp(__u8 *o, const struct xm_tmpl *t,
 		return;
 	/* The length counts twice: pseudo-header and UDP header. */
 	sum = (__u16)~xm_csum_fold(t->sum + ulen + ulen + sport +
-				   xm_csum_fold(p->payload_sum));
+				   xm_csum_fold(p->payload_sum) +
+				   xm_tmpl_dir_word(t, p));
 	uh->check = sum ? sum : 0xffff;
 }
 
 XM_INLINE void xm_tmpl_apply_erspan(__u8 *o, const struct xm_tmpl *t,
 				    const struct xm_encap_pkt *p)
 {
-	__u8 *w = o + t->ers_off;
+	__u8 *w = o + (t->ers_off & XM_TMPL_OFF_MASK);
 	__u32 w0 = 0;
 
 	if (p->tagged)
@@ -381,22 +416,120 @@ XM_INLINE void xm_tmpl_apply_erspan(__u8 *o, const struct xm_tmpl *t,
 	}
 }
 
-/* Write the filled-in header of template t at out (t->len bytes), in
- * front of an inner frame described by p. */
-XM_INLINE void xm_tmpl_apply(void *out, const struct xm_tmpl *t,
-			     const struct xm_encap_pkt *p)
+/*
+ * Fill in the per-packet fields of a header already copied from template
+ * t to o, for an inner frame described by p.  The XDP fast path runs this
+ * on a stack copy of the whole hdr[]: the offsets are masked so the
+ * verifier sees every write inside it (valid templates are unaffected).
+ */
+XM_INLINE void xm_tmpl_fill(__u8 *o, const struct xm_tmpl *t,
+			    const struct xm_encap_pkt *p)
 {
 	__u32 l3len = t->len - XM_ETH_HLEN + p->len;
-	__u8 *o = out;
 
-	__builtin_memcpy(o, t->hdr, t->len);
 	xm_tmpl_apply_ip(o, t, l3len, p->hash);
 	if (t->flags & XM_TMPL_F_UDP)
 		xm_tmpl_apply_udp(o, t, l3len, p);
 	if (t->seq_off)
-		xm_put32(o + t->seq_off, p->seq);
+		xm_put32(o + (t->seq_off & XM_TMPL_OFF_MASK), p->seq);
 	if (t->ers_off)
 		xm_tmpl_apply_erspan(o, t, p);
+	if (t->flags & XM_TMPL_F_DIR_OPT) {
+		/* UDP + GENEVE + option header, then the data's last byte;
+		 * the bound check is for the verifier (templates fit). */
+		__u32 off = t->l4_off + 8u + 8u + 4u + 3u;
+
+		if (off < XM_TMPL_MAX)
+			o[off] = xm_tmpl_dir(p);
+	}
 }
+
+#ifndef __bpf__
+/* Write the filled-in header of template t at out (t->len bytes), in
+ * front of an inner frame described by p. */
+static inline void xm_tmpl_apply(void *out, const struct xm_tmpl *t,
+				 const struct xm_encap_pkt *p)
+{
+	__builtin_memcpy(out, t->hdr, t->len);
+	xm_tmpl_fill(out, t, p);
+}
+#endif
+
+/* ---- what a copy carries ------------------------------------------ */
+
+/* How a copy was cut (xm_copy_cut). */
+enum {
+	XM_CUT_NONE = 0,
+	XM_CUT_SNAP,		/* to the rule's or collector's snaplen */
+	XM_CUT_MTU,		/* to fit the TX MTU / a UMEM frame */
+};
+
+/*
+ * Inner bytes of a copy of a len-byte frame (orig_len > len when XDP
+ * already cut it) for a collector that fits max_inner bytes: cut to the
+ * shorter of the rule's and the collector's snaplen, or else to what
+ * fits.  *cut says which limit decided; one definition for the XDP fast
+ * path and the AF_XDP workers, so both count a copy the same way.
+ */
+XM_INLINE __u32 xm_copy_cut(__u32 len, __u32 orig_len, __u32 max_inner,
+			    __u32 rule_snap, __u32 coll_snap, __u8 *cut)
+{
+	__u32 full = orig_len > len ? orig_len : len;
+	__u32 limit = len < max_inner ? len : max_inner;
+	__u32 snap = coll_snap;
+
+	if (rule_snap && (!snap || rule_snap < snap))
+		snap = rule_snap;
+	if (snap && snap < limit && full > snap) {
+		*cut = XM_CUT_SNAP;
+		return snap;
+	}
+	if (full > limit) {
+		*cut = XM_CUT_MTU;
+		return limit;
+	}
+	*cut = XM_CUT_NONE;
+	return len;
+}
+
+/* ---- one collector, as the datapaths see it ----------------------- */
+
+/* xm_tmpl_ent.state */
+enum {
+	XM_TE_EMPTY = 0,	/* no collector: drop_no_collector */
+	XM_TE_NO_NEIGH,		/* no route/neighbour/device: drop_no_neigh */
+	XM_TE_READY,
+};
+
+/* xm_tmpl_ent.path: who sends this collector's single copies. */
+enum {
+	XM_PATH_AFXDP = 0,
+	XM_PATH_XDP = 1,	/* the XDP program: redirect via tx_ports */
+	XM_PATH_XDP_TX = 2,	/* the XDP program: XDP_TX (TX = RX dev) */
+};
+
+/*
+ * A collector's template and limits: the workers' table entry, and the
+ * value of the fast map (two halves of XM_MAX_COLLECTORS, ctl.fast_sel
+ * says which is live) that the XDP fast path reads.
+ */
+struct xm_tmpl_ent {
+	__u8 state;		/* XM_TE_* */
+	__u8 path;		/* XM_PATH_*; why not XDP: why_slow */
+	__u8 why_slow;		/* XM_SLOW_* */
+	__u8 pad;
+	__u16 snaplen;		/* 0: whole frame */
+	__u16 max_inner;	/* inner bytes that fit the MTU and a frame */
+	struct xm_tmpl t;
+};
+
+/* xm_tmpl_ent.why_slow: why a ready collector is not on the fast path. */
+enum {
+	XM_SLOW_NONE = 0,
+	XM_SLOW_ASKED,		/* --datapath afxdp */
+	XM_SLOW_NO_XMIT,	/* TX device refuses XDP_REDIRECT */
+	XM_SLOW_UDP6_CSUM,	/* UDP checksum over the whole copy */
+	XM_SLOW_NOT_READY,	/* no route/neighbour yet */
+};
 
 #endif /* XM_ENCAP_H */

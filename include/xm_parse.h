@@ -155,7 +155,29 @@ XM_INLINE void xm_parse_l4(const __u8 *p, const __u8 *end, __u32 avail,
 	}
 }
 
-XM_INLINE void xm_parse_ipv4(const __u8 *p, const __u8 *end, struct xm_flow *f)
+/*
+ * The frame as a whole, for length checks: wirelen bytes from start.  A
+ * tc program can read only an skb's linear part, [start, end), the rest
+ * of the frame is in pages.  wirelen 0: end is the frame's end (XDP and
+ * user space).
+ */
+struct xm_wire {
+	const __u8 *start;
+	__u32 wirelen;
+};
+
+/* Would n bytes from p run past the frame's end?  Only length checks
+ * use this, never reads: those stay bounded by end. */
+XM_INLINE int xm_past_end(const __u8 *p, const __u8 *end,
+			  const struct xm_wire *w, __u32 n)
+{
+	if (!w->wirelen)
+		return p + n > end;
+	return (__u64)(p - w->start) + n > w->wirelen;
+}
+
+XM_INLINE void xm_parse_ipv4(const __u8 *p, const __u8 *end,
+			     const struct xm_wire *w, struct xm_flow *f)
 {
 	const struct xm_iphdr *iph = (const void *)p;
 	__u32 ihl, tot;
@@ -168,7 +190,7 @@ XM_INLINE void xm_parse_ipv4(const __u8 *p, const __u8 *end, struct xm_flow *f)
 	ihl = (iph->ver_ihl & 0x0f) * 4;
 	tot = xm_ntohs(iph->tot_len);
 	if ((iph->ver_ihl >> 4) != 4 || ihl < 20 || p + ihl > end ||
-	    tot < ihl || p + tot > end) {
+	    tot < ihl || xm_past_end(p, end, w, tot)) {
 		f->malformed = XM_MAL_L3;
 		return;
 	}
@@ -192,7 +214,8 @@ XM_INLINE int xm_ipv6_is_ext(__u8 nh)
 	       nh == XM_IPPROTO_AH;
 }
 
-XM_INLINE void xm_parse_ipv6(const __u8 *p, const __u8 *end, struct xm_flow *f)
+XM_INLINE void xm_parse_ipv6(const __u8 *p, const __u8 *end,
+			     const struct xm_wire *w, struct xm_flow *f)
 {
 	const struct xm_ipv6hdr *ip6 = (const void *)p;
 	__u32 avail;		/* payload bytes left after p */
@@ -205,7 +228,7 @@ XM_INLINE void xm_parse_ipv6(const __u8 *p, const __u8 *end, struct xm_flow *f)
 		return;
 	}
 	avail = xm_ntohs(ip6->payload_len);
-	if ((const __u8 *)(ip6 + 1) + avail > end) {
+	if (xm_past_end((const __u8 *)(ip6 + 1), end, w, avail)) {
 		f->malformed = XM_MAL_L3;
 		return;
 	}
@@ -258,10 +281,13 @@ XM_INLINE void xm_parse_ipv6(const __u8 *p, const __u8 *end, struct xm_flow *f)
 }
 
 /* Parse one frame into *f (which the caller zeroes).  Always succeeds in
- * the sense that f describes what could be parsed; see f->malformed. */
-XM_INLINE void xm_parse(const void *data, const void *data_end,
-			struct xm_flow *f)
+ * the sense that f describes what could be parsed; see f->malformed.
+ * wirelen: the frame's length when only [data, data_end) of it can be
+ * read (an skb with paged data); 0 when that is the whole frame. */
+XM_INLINE void xm_parse_wire(const void *data, const void *data_end,
+			     __u32 wirelen, struct xm_flow *f)
 {
+	const struct xm_wire w = { .start = data, .wirelen = wirelen };
 	const __u8 *p = data;
 	const __u8 *end = data_end;
 	const struct xm_ethhdr *eth = data;
@@ -294,9 +320,15 @@ XM_INLINE void xm_parse(const void *data, const void *data_end,
 	f->l3_off = (__u16)(p - (const __u8 *)data);
 
 	if (proto == XM_ETH_P_IP)
-		xm_parse_ipv4(p, end, f);
+		xm_parse_ipv4(p, end, &w, f);
 	else if (proto == XM_ETH_P_IPV6)
-		xm_parse_ipv6(p, end, f);
+		xm_parse_ipv6(p, end, &w, f);
+}
+
+XM_INLINE void xm_parse(const void *data, const void *data_end,
+			struct xm_flow *f)
+{
+	xm_parse_wire(data, data_end, 0, f);
 }
 
 /*

@@ -32,6 +32,10 @@
 #define XM_MAP_RULE_HASH "rule_hash"
 #define XM_MAP_FILTERS "filters"
 #define XM_MAP_QSBR "qsbr"
+#define XM_MAP_FAST "fast"
+#define XM_MAP_FAST_STATS "fast_stats"
+#define XM_MAP_SEQS "seqs"
+#define XM_MAP_TX_PORTS "tx_ports"
 
 #define XM_MAX_RULES 16384	/* rules in one table generation */
 #define XM_MAX_RULE_ID 65536	/* rule ids are 1..XM_MAX_RULE_ID-1 */
@@ -119,9 +123,14 @@ struct xm_ctl {
 	__u32 rules_sel;
 	__u32 rule_gen;		/* bumped on every rule table change */
 	__u32 coll_gen;		/* bumped on every collector change */
-	__u32 pad;
+	/* Live half of the fast map (0 or 1); written by the daemon only. */
+	__u32 fast_sel;
 	/* Per table half; written before the flip that makes it live. */
 	struct xm_gen_info gen[2];
+	/* CLOCK_REALTIME minus CLOCK_MONOTONIC in ns, kept by the daemon:
+	 * the XDP fast path stamps ERSPAN III copies with the same clock
+	 * as the AF_XDP datapath. */
+	__s64 rt_off_ns;
 };
 
 /*
@@ -268,6 +277,45 @@ struct xm_meta {
 
 /* ---- counters ------------------------------------------------------ */
 
+/* ---- host mode (issue 6) ------------------------------------------ */
+
+/* mirror-appliance start --mode. */
+enum xm_mode {
+	XM_MODE_APPLIANCE = 0,	/* XDP on --dev: a mirror feed */
+	XM_MODE_HOST = 1,	/* tc on --dev: the host's own traffic */
+};
+
+/* Index of a direction's counters in xm_dev_stats.host[]. */
+#define XM_HOST_IN 0
+#define XM_HOST_OUT 1
+
+/*
+ * Host mode, one direction (tc ingress or egress of --dev).  The tc
+ * program counts seen .. clone_segs, the XDP programs on the private
+ * veth count xdp_rx and stale.  Per direction:
+ *   mirror = cloned + clone_fail
+ *   xdp_rx = clone_segs - frames the private veth dropped (its own
+ *	      `ip -s link` counters; none unless its ring overflows)
+ * and over both directions, with the device counters of the struct:
+ *   rx = host[0].seen + host[1].seen = matched + not_matched
+ *   loop_guard (both) is part of not_matched
+ *   matched = mirror (both) + skipped + sampled_out
+ *   xdp_rx - stale (both) = to_xsk + xsk_missing + meta_fail
+ *	      (+ egress frames lost in the veth between its two ends)
+ */
+struct xm_host_dir_stats {
+	__u64 seen;		/* frames the tc program ran on */
+	__u64 seen_bytes;
+	__u64 loop_guard;	/* our encapsulation to a collector: ignored */
+	__u64 mirror;		/* first match mirrors it, sample kept it */
+	__u64 cloned;		/* cloned into the private veth */
+	__u64 clone_fail;	/* bpf_clone_redirect failed: no copy */
+	__u64 clone_segs;	/* frames the clones became (GSO segments) */
+	__u64 xdp_rx;		/* clones the private veth's XDP received */
+	__u64 stale;		/* ... that no mirror rule matched any more
+				 * (table changed meanwhile): dropped */
+};
+
 /*
  * Per-CPU, one entry per device.  Identities:
  *   rx = matched + not_matched
@@ -294,6 +342,20 @@ struct xm_dev_stats {
 	__u64 neigh_passed;	/* not classified: ARP / ND (pass_neigh) */
 	__u64 skipped;		/* first match was an action skip rule */
 	__u64 sampled_out;	/* matched, not taken by the rule's sample */
+	/* XDP fast path (issue 8): encapsulated and redirected in XDP.
+	 * matched = skipped + sampled_out + to_xsk + to_fast + xsk_missing
+	 *	     + meta_fail */
+	__u64 to_fast;
+	__u64 fast_fallback;	/* fast path could not finish: to AF_XDP */
+	/* Counted by tracepoints on the kernel's redirect: fast-path frames
+	 * the TX device refused after the program returned (included in
+	 * the fast-path sent counts). */
+	__u64 fast_xmit_err;
+	/* Host mode (--mode host), [XM_HOST_IN] and [XM_HOST_OUT]; in
+	 * host mode rx .. sampled_out are counted by the tc program and
+	 * to_xsk, xsk_missing, meta_fail by the XDP one.  Keep this last:
+	 * mirrorctl prints the fields before it by name. */
+	struct xm_host_dir_stats host[2];
 };
 
 /* Per-CPU, indexed by rule id. */
@@ -349,6 +411,28 @@ struct xm_dpinfo {
 	__u32 queues;
 	__u32 zerocopy;		/* 1 when every socket bound in zero-copy */
 	__u32 ready;
+	__u32 datapath;		/* enum xm_datapath asked for at start */
+	__u32 tx_xmit;		/* 1: the TX device takes XDP_REDIRECT */
+	__u32 mode;		/* enum xm_mode (host mode: issue 6) */
+	__u32 host_dir;		/* host mode: XM_DIR_* mask mirrored */
+};
+
+/* mirror-appliance start --datapath. */
+enum xm_datapath {
+	XM_DP_AUTO = 0,		/* fast path wherever it applies */
+	XM_DP_XDP = 1,		/* as auto, but refuse to start without it */
+	XM_DP_AFXDP = 2,	/* every copy through AF_XDP */
+};
+
+/*
+ * GRE/ERSPAN sequence number of one collector, shared by the XDP fast
+ * path and the AF_XDP workers (one atomic add per copy in either).  On
+ * its own cache line: an mmapable array lays elements out value_size
+ * apart.
+ */
+struct xm_seq {
+	__u64 next;		/* 64 bits: BPF's fetch-and-add needs no -mcpu=v3 */
+	__u64 pad[7];
 };
 
 #endif /* XM_TYPES_H */

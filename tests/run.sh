@@ -38,10 +38,21 @@ for t in "$XM_BIN"/test_*; do
 	[ -n "$only" ] && [[ $(basename "$t") != *$only* ]] && continue
 	run_one "$(basename "$t")" "$t"
 done
+# The end-to-end tests of the slice and the encapsulations run once per
+# datapath (mirror-appliance --datapath, through xm_start in
+# tests/lib/netns.sh); the others with the default, auto.
+XM_DP_TESTS=" test_datapath_smoke.sh test_e2e_vxlan.sh test_e2e_encap.sh test_e2e_route.sh test_e2e_jumbo.sh "
 for t in "$here"/*/test_*.sh; do
 	[ -f "$t" ] || continue
-	[ -n "$only" ] && [[ $(basename "$t") != *$only* ]] && continue
-	run_one "$(basename "$t")" bash "$t"
+	name=$(basename "$t")
+	[ -n "$only" ] && [[ $name != *$only* ]] && continue
+	if [[ $XM_DP_TESTS == *" $name "* ]]; then
+		for dp in xdp afxdp auto; do
+			XM_DATAPATH=$dp run_one "$name [--datapath $dp]" bash "$t"
+		done
+	else
+		run_one "$name" bash "$t"
+	fi
 done
 
 echo "$passed passed, $failed failed"

@@ -13,6 +13,7 @@
 
 #define XM_CTX struct xdp_md
 #include "xm_classify.bpf.h"
+#include "xm_meta.bpf.h"
 
 /*
  * Set by the daemon before load when it transmits on its RX device.  The
@@ -21,6 +22,15 @@
  * the datapath resolves its next hops from: so they are never classified.
  */
 const volatile __u32 pass_neigh = 0;
+
+/* Set by the daemon unless --datapath afxdp: single copies may be
+ * encapsulated and sent here instead of through AF_XDP. */
+const volatile __u32 fast_on = 0;
+
+/* Set by the daemon after load, for the redirect tracepoints: our RX
+ * device and the id of our tx_ports map. */
+__u32 rx_ifindex = 0;
+__u32 tx_ports_id = 0;
 
 /*
  * Run the pcap filter in slot on the frame: 1 on a match.  A global
@@ -38,32 +48,6 @@ __attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
 	return xm_cbpf_run_xdp(&flt->prog, ctx) != 0;
 }
 
-/* Put the metadata in front of the frame.  Returns 0 or -1 (no room). */
-static __always_inline int xm_write_meta(struct xdp_md *ctx,
-					 const struct xm_rule *r, __u32 hash,
-					 __u32 orig_len)
-{
-	struct xm_meta *m;
-	void *data;
-
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
-		return -1;
-	m = (void *)(long)ctx->data_meta;
-	data = (void *)(long)ctx->data;
-	if ((void *)(m + 1) > data)
-		return -1;
-	m->coll_mask = r->coll_mask;
-	m->rule_id = r->id;
-	m->flow_hash = hash;
-	m->magic = XM_META_MAGIC;
-	m->orig_len = orig_len;
-	m->snaplen = r->snaplen;
-	m->dir = XM_DIR_IN;
-	m->pad = 0;
-	m->pad2 = 0;
-	return 0;
-}
-
 /*
  * A matched frame longer than a UMEM frame takes (only possible in
  * generic XDP mode with a jumbo MTU) would be dropped by the socket: it
@@ -76,6 +60,151 @@ static __always_inline int xm_needs_cut(struct xdp_md *ctx, __u64 len)
 	__u32 q = ctx->rx_queue_index;
 
 	return len > XM_XSK_DATA_MAX && bpf_map_lookup_elem(&xsks, &q) != NULL;
+}
+
+/* ---- XDP fast path -------------------------------------------------- */
+
+/* Where a fast-path header is filled in before it is stored into the
+ * frame: the stack has no room for it next to the classifier's state. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xm_tmpl);
+} fast_scratch SEC(".maps");
+
+/* Collector id of a single-bit mask (the verifier-friendly way: no loop,
+ * no count-trailing-zeros instruction in BPF). */
+static __always_inline __u32 xm_bit_index(__u64 m)
+{
+	__u32 i = 0;
+
+	if (!(m & 0xffffffffULL)) { i += 32; m >>= 32; }
+	if (!(m & 0xffffULL)) { i += 16; m >>= 16; }
+	if (!(m & 0xffULL)) { i += 8; m >>= 8; }
+	if (!(m & 0xfULL)) { i += 4; m >>= 4; }
+	if (!(m & 0x3ULL)) { i += 2; m >>= 2; }
+	if (!(m & 0x1ULL))
+		i += 1;
+	return i;
+}
+
+/* The live fast-path entry of the one collector of mask, or NULL when
+ * the copy must go through AF_XDP. */
+static __always_inline const struct xm_tmpl_ent *
+xm_fast_ent(const struct xm_ctl *c, __u64 mask, __u32 *id)
+{
+	const struct xm_tmpl_ent *e;
+	__u32 key;
+
+	if (!fast_on || !mask || (mask & (mask - 1)))
+		return NULL;
+	*id = xm_bit_index(mask);
+	key = (c->fast_sel & 1) * XM_MAX_COLLECTORS + *id;
+	e = bpf_map_lookup_elem(&fast, &key);
+	/* The fast path never sums the copy for a UDP checksum. */
+	if (!e || e->state != XM_TE_READY || e->path == XM_PATH_AFXDP ||
+	    (e->t.flags & XM_TMPL_F_UDP_CSUM))
+		return NULL;
+	if (e->t.len < XM_ETH_HLEN || e->t.len > XM_TMPL_MAX)
+		return NULL;
+	return e;
+}
+
+/* The per-copy input of the header update, as a worker would fill it. */
+static __always_inline void xm_fast_pkt(struct xdp_md *ctx,
+					const struct xm_ctl *c,
+					const struct xm_tmpl_ent *e, __u32 id,
+					__u32 hash, __u32 dir,
+					struct xm_encap_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct xm_seq *sq;
+
+	p->hash = hash;
+	p->egress = dir == XM_DIR_OUT;
+	if (data + XM_ETH_HLEN + 4 <= data_end)
+		p->tagged = (__u8)xm_encap_inner_vlan(data, XM_ETH_HLEN + 4,
+						      &p->vlan_tci);
+	if (e->t.seq_off) {
+		/* One counter per collector, shared with the workers: the
+		 * numbers are unique and increase in the order copies are
+		 * made; copies made on different CPUs may still interleave
+		 * on the wire. */
+		sq = bpf_map_lookup_elem(&seqs, &id);
+		if (sq)
+			p->seq = (__u32)__sync_fetch_and_add(&sq->next, 1);
+	}
+	if (e->t.ers_ver == XM_ERSPAN_VER_III)
+		p->tstamp = (__u32)((bpf_ktime_get_ns() +
+				     (__u64)c->rt_off_ns) / 100);
+}
+
+/*
+ * Encapsulate the frame for the one collector of mask and send it from
+ * here.  Returns the XDP verdict, or -1 (frame unchanged) when the copy
+ * has to go through AF_XDP instead.  A global function: the verifier
+ * checks it once, not in every state the classifier leaves behind.
+ */
+__attribute__((noinline)) int xm_fast_send(struct xdp_md *ctx, __u64 mask,
+					   __u32 rule_snap, __u32 hash,
+					   __u32 dir)
+{
+	struct xm_encap_pkt p = {};
+	const struct xm_tmpl_ent *e;
+	struct xm_coll_stats *cs;
+	struct xm_dev_stats *st;
+	const struct xm_ctl *c;
+	struct xm_tmpl *h;
+	__u32 key = 0, id = 0, n, tlen, len;
+	__u8 cut;
+
+	c = bpf_map_lookup_elem(&ctl, &key);
+	h = bpf_map_lookup_elem(&fast_scratch, &key);
+	st = bpf_map_lookup_elem(&dev_stats, &key);
+	if (!c || !h || !st)
+		return -1;
+	e = xm_fast_ent(c, mask, &id);
+	if (!e)
+		return -1;
+	cs = bpf_map_lookup_elem(&fast_stats, &id);
+	if (!cs)
+		return -1;
+	len = (__u32)bpf_xdp_get_buff_len(ctx);
+	tlen = e->t.len;
+	if (tlen < XM_ETH_HLEN || tlen > XM_TMPL_MAX)
+		return -1;
+	n = xm_copy_cut(len, 0, e->max_inner, rule_snap, e->snaplen, &cut);
+	xm_fast_pkt(ctx, c, e, id, hash, dir, &p);
+	p.len = n;
+	p.truncated = cut != XM_CUT_NONE;
+	__builtin_memcpy(h->hdr, e->t.hdr, XM_TMPL_MAX);
+	xm_tmpl_fill(h->hdr, &e->t, &p);
+
+	if (bpf_xdp_adjust_head(ctx, -(int)tlen))
+		goto fallback;
+	if (bpf_xdp_store_bytes(ctx, 0, h->hdr, tlen))
+		goto undo;
+	if (n < len && bpf_xdp_adjust_tail(ctx, (int)n - (int)len))
+		goto undo;
+	if (cut == XM_CUT_SNAP)
+		cs->truncated_snap++;
+	else if (cut == XM_CUT_MTU)
+		cs->truncated_mtu++;
+	cs->sent++;
+	cs->sent_bytes += tlen + n;
+	st->to_fast++;
+	if (e->path == XM_PATH_XDP_TX)
+		return XDP_TX;
+	/* The daemon fills tx_ports before it marks any entry XDP; a
+	 * refused redirect is counted by the tracepoints below. */
+	return (int)bpf_redirect_map(&tx_ports, 0, XDP_DROP);
+undo:
+	bpf_xdp_adjust_head(ctx, (int)tlen);
+fallback:
+	st->fast_fallback++;
+	return -1;
 }
 
 /* The rule's decision for a matched frame: XDP_REDIRECT to the
@@ -98,8 +227,14 @@ static __always_inline int xm_mirror_frame(struct xdp_md *ctx,
 		st->passed++;
 		return XDP_PASS;
 	}
+	if (fast_on) {
+		ret = xm_fast_send(ctx, r->coll_mask, r->snaplen,
+				   xm_flow_hash(f), f->dir);
+		if (ret >= 0)
+			return (int)ret;
+	}
 	orig_len = xm_needs_cut(ctx, len) ? (__u32)len : 0;
-	if (xm_write_meta(ctx, r, xm_flow_hash(f), orig_len)) {
+	if (xm_meta_push(ctx, r, xm_flow_hash(f), orig_len, XM_DIR_IN)) {
 		st->meta_fail++;
 		st->passed++;
 		return XDP_PASS;
@@ -174,6 +309,70 @@ int xm_xdp_mirror(struct xdp_md *ctx)
 	verdict = xm_frame(ctx, st);
 	xm_qsbr_exit(q);
 	return verdict;
+}
+
+/* ---- redirect failures of the fast path ------------------------------ */
+
+/* The records of the xdp tracepoints (tracefs events/xdp/NAME/format). */
+struct xm_tp_devmap_xmit {
+	__u64 common;
+	int from_ifindex;
+	__u32 act;
+	int to_ifindex;
+	int drops;
+	int sent;
+	int err;
+};
+
+struct xm_tp_redirect_err {
+	__u64 common;
+	int prog_id;
+	__u32 act;
+	int ifindex;
+	int err;
+	int to_ifindex;
+	__u32 map_id;
+	int map_index;
+};
+
+static __always_inline void xm_count_xmit_err(__u64 n)
+{
+	struct xm_dev_stats *st;
+	__u32 key = 0;
+
+	st = bpf_map_lookup_elem(&dev_stats, &key);
+	if (st)
+		st->fast_xmit_err += n;
+}
+
+/* Frames the TX device refused in its ndo_xdp_xmit. */
+SEC("tracepoint/xdp/xdp_devmap_xmit")
+int xm_tp_devmap_xmit(struct xm_tp_devmap_xmit *ctx)
+{
+	if (rx_ifindex && ctx->from_ifindex == (int)rx_ifindex &&
+	    ctx->drops > 0)
+		xm_count_xmit_err((__u64)ctx->drops);
+	return 0;
+}
+
+/* A redirect through tx_ports that failed before reaching the device. */
+SEC("tracepoint/xdp/xdp_redirect_err")
+int xm_tp_redirect_err(struct xm_tp_redirect_err *ctx)
+{
+	if (rx_ifindex && ctx->ifindex == (int)rx_ifindex &&
+	    tx_ports_id && ctx->map_id == tx_ports_id)
+		xm_count_xmit_err(1);
+	return 0;
+}
+
+/* XDP_TX the driver could not send (fast path on the RX device). */
+SEC("tracepoint/xdp/xdp_exception")
+int xm_tp_exception(struct xm_tp_redirect_err *ctx)
+{
+	if (rx_ifindex && ctx->ifindex == (int)rx_ifindex &&
+	    ctx->act == XDP_TX)
+		xm_count_xmit_err(1);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

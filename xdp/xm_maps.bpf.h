@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "xm_types.h"
+#include "xm_encap.h"
 
 /* Both table halves; mmapable so that mirrorctl writes 10 000 rules with
  * memcpy, not 10 000 system calls. */
@@ -121,5 +122,41 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } xsks SEC(".maps");
+
+/* Collector templates for the XDP fast path: two halves of
+ * XM_MAX_COLLECTORS, ctl.fast_sel says which is live.  Written by the
+ * daemon (the same entries its workers use). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * XM_MAX_COLLECTORS);
+	__type(key, __u32);
+	__type(value, struct xm_tmpl_ent);
+} fast SEC(".maps");
+
+/* The fast path's copies, per collector: the same counters as the
+ * workers' rows in coll_stats. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XM_MAX_COLLECTORS);
+	__type(key, __u32);
+	__type(value, struct xm_coll_stats);
+} fast_stats SEC(".maps");
+
+/* GRE/ERSPAN sequence numbers, mmapped by the workers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XM_MAX_COLLECTORS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct xm_seq);
+} seqs SEC(".maps");
+
+/* Key 0: the TX device the fast path redirects to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
 
 #endif /* XM_MAPS_BPF_H */

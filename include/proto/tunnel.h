@@ -19,6 +19,24 @@ struct xm_genevehdr {
 	__be32 vni_res;		/* VNI in the upper 24 bits */
 } __attribute__((packed));
 
+/*
+ * The GENEVE option xdp-mirror adds in host mode: which way the mirrored
+ * frame went.  Class 0xFF58 lies in the range RFC 8926 leaves for
+ * experimental use (0xFF00-0xFFFF); type 1 with the critical bit (0x80)
+ * clear, so a receiver that does not know it ignores it; 4 bytes of
+ * data: three zero bytes, then XM_DIR_IN (1: received by the host) or
+ * XM_DIR_OUT (2: sent by it).
+ */
+struct xm_geneve_opt {
+	__be16 opt_class;
+	__u8 type;
+	__u8 len;		/* reserved (3 bits) | data length in words (5) */
+} __attribute__((packed));
+
+#define XM_GENEVE_OPT_CLASS 0xFF58
+#define XM_GENEVE_OPT_TYPE_DIR 0x01
+#define XM_GENEVE_OPT_DIR_LEN 8	/* option header + 4 bytes of data */
+
 /* GRE base header; key and sequence number follow when K / S are set
  * (in that order). */
 struct xm_grehdr {

@@ -41,7 +41,7 @@ check bench_quick_png test -s "$base.png"
 $PY - "$json" <<'PYEOF'
 import json, math, sys
 res = json.load(open(sys.argv[1]))
-systems = ["xdp-mirror", "tc-recipe", "afxdp-ceiling", "xdp-native"]
+systems = ["xdp-mirror", "xdp-mirror-afxdp", "tc-recipe", "afxdp-ceiling", "xdp-native"]
 
 def result(name, ok, why):
     print(("PASS %s" % name) if ok else ("FAIL %s: %s" % (name, why)))

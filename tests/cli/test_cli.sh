@@ -120,6 +120,7 @@ mapsum_build() {
 #include <sys/mman.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 static unsigned long long fnv(const unsigned char *p, size_t n)
 {
 	unsigned long long h = 1469598103934665603ull;
@@ -155,7 +156,12 @@ int main(int argc, char **argv)
 			sum = fnv(m, len);
 			munmap(m, len);
 		} else {
-			/* key, value, then the next key */
+			/* key, value, then the next key; a per-CPU map's
+			 * value is one 8-byte-aligned copy per CPU */
+			if (info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+			    info.type == BPF_MAP_TYPE_PERCPU_HASH)
+				info.value_size = ((info.value_size + 7) & ~7u) *
+						  libbpf_num_possible_cpus();
 			kv = calloc(1, 2 * info.key_size + info.value_size);
 			if (!kv)
 				return 1;
@@ -654,8 +660,10 @@ bpftool map update pinned "$PIN/dev_stats" key 0 0 0 0 value $(u64s ${SZ[3]} $(p
 # Counters left by an earlier rule with id 1 must not show on the new one.
 bpftool map update pinned "$PIN/rule_stats" key 1 0 0 0 value $(u64s ${SZ[4]} 9 9)
 mc rule add collector c1 || ERRS="$ERRS [rule add]"
-# dpinfo: pid 0, ifindex 1, tx 1, queues 2, zerocopy 0, ready 1.
-bpftool map update pinned "$PIN/dpinfo" key 0 0 0 0 value 0 0 0 0 1 0 0 0 1 0 0 0 2 0 0 0 0 0 0 0 1 0 0 0
+# dpinfo: pid 0, ifindex 1, tx 1, queues 2, zerocopy 0, ready 1, the
+# rest (datapath auto, ...) 0.
+bpftool map update pinned "$PIN/dpinfo" key 0 0 0 0 value 0 0 0 0 1 0 0 0 1 0 0 0 2 0 0 0 0 0 0 0 1 0 0 0 \
+	$(printf '0 %.0s' $(seq $((SZ[7] - 24))))
 # coll_stats rows of workers 0 and 1 for collector 0 (c1): sent 5 and 6,
 # of which truncated to the snaplen 1 + 2 and to the MTU 3; 2 dropped.
 bpftool map update pinned "$PIN/coll_stats" key 0 0 0 0 value $(u64s ${SZ[5]} 5 0 0 0 0 0 1 0)
@@ -670,17 +678,21 @@ s = json.load(open(sys.argv[1]))
 ncpu = int(sys.argv[3])
 assert s["dev"] == sys.argv[2], s["dev"]
 d = s["device"]
-assert list(d) == ["rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
-                   "passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
-                   "neigh_passed", "skipped", "sampled_out"], list(d)
-assert all(v == 3 * ncpu for v in d.values()), d
+names = ["rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
+         "passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
+         "neigh_passed", "skipped", "sampled_out", "to_fast", "fast_fallback",
+         "fast_xmit_err"]
+assert list(d)[:len(names)] == names, list(d)
+assert all(d[k] == 3 * ncpu for k in names), d
 assert s["rules"] == [{"id": 1, "packets": 0, "bytes": 0}], s["rules"]
 c = s["collectors"]
 assert [x["name"] for x in c] == ["c1", "c2", "c9"], c
 assert c[0]["sent"] == 11 and c[0]["drop_no_neigh"] == 2 and c[0]["drop_no_collector"] == 0, c[0]
-assert list(c[0]) == ["id", "name", "sent", "sent_bytes", "drop_no_neigh", "drop_tx_full",
-                      "drop_no_frame", "drop_no_collector",
-                      "truncated_snap", "truncated_mtu"], list(c[0])
+cf = ["sent", "sent_bytes", "drop_no_neigh", "drop_tx_full",
+      "drop_no_frame", "drop_no_collector", "truncated_snap", "truncated_mtu"]
+assert list(c[0]) == ["id", "name"] + cf + ["afxdp", "xdp"], list(c[0])
+# The workers' rows are the AF_XDP path; the XDP fast path made none.
+assert all(c[0]["afxdp"][k] == c[0][k] and c[0]["xdp"][k] == 0 for k in cf), c[0]
 assert c[0]["truncated_snap"] == 3 and c[0]["truncated_mtu"] == 3, c[0]
 w = s["workers"]
 assert [x["id"] for x in w] == [0, 1] and w[1]["rx"] == 4 and w[0]["rx"] == 0, w
@@ -703,11 +715,14 @@ grep -qE '^  1 +4( +0){5}$' "$TMP/stats.txt" || ERRS="$ERRS [stats text: no work
 import json, sys
 s = json.load(sys.stdin)
 assert s["queues"] == 2 and s["ready"] is True and s["mode"] == "copy", s
-assert s["collectors"][0] == {"id": 0, "name": "c1", "remote": "192.0.2.1"}, s' 2> "$TMP/err" ||
+assert s["datapath"] == "auto" and s["tx_xdp_xmit"] is False, s
+assert s["collectors"][0] == {"id": 0, "name": "c1", "remote": "192.0.2.1", "path": "afxdp",
+                              "path_why": "next hop not resolved"}, s' 2> "$TMP/err" ||
 	ERRS="$ERRS [status -j: $(tail -1 "$TMP/err")]"
 mc status > "$TMP/status.txt" || ERRS="$ERRS [status failed]"
 grep -qF "queues 2, mode copy, ready yes" "$TMP/status.txt" || ERRS="$ERRS [status text: $(head -1 "$TMP/status.txt")]"
-grep -qxF "collector 0 c1 remote 192.0.2.1" "$TMP/status.txt" || ERRS="$ERRS [status text: no collector line]"
+grep -qxF "collector 0 c1 remote 192.0.2.1 path afxdp (next hop not resolved)" "$TMP/status.txt" ||
+	ERRS="$ERRS [status text: no collector line]"
 group_done cli_stats_status
 
 # ---- rule syntax: actions, the newer match fields, filters, sampling ---------

@@ -30,14 +30,15 @@ expect_err app_bad_queues "'0'" start --dev "$DEV_DA" --queues 0
 expect_err app_bad_queues_word "'many'" start --dev "$DEV_DA" --queues many
 expect_err app_bad_cores "'x9'" start --dev "$DEV_DA" --cores x9
 expect_err app_unknown_opt "--frob" start --dev "$DEV_DA" --frob
-expect_err app_host_mode "not yet supported" start --dev "$DEV_DA" --mode host
+expect_err app_bad_mode "'tap'" start --dev "$DEV_DA" --mode tap
+expect_err app_bad_datapath "'fast'" start --dev "$DEV_DA" --datapath fast
 expect_err app_stop_not_running "no appliance running on $DEV_DA" stop --dev "$DEV_DA"
 check app_bad_input_changed_nothing bash -c "! ip netns exec $NS_DUT ip link show $DEV_DA | grep -q xdp && test ! -e /sys/fs/bpf/xdp-mirror/$DEV_DA"
 out=$(in_dut "$APP" --help 2>&1); check_eq app_help_exit "$?" 0
 check app_help_text grep -q "start --dev" <<<"$out"
 
 # A device that already runs someone else's XDP program is refused.
-bpftool prog load "$XM_BIN/mirror.bpf.o" "/sys/fs/bpf/xmcli$XM_SFX" type xdp >/dev/null 2>&1
+bpftool prog load "$XM_BIN/xdp_pass.bpf.o" "/sys/fs/bpf/xmcli$XM_SFX" type xdp >/dev/null 2>&1
 in_dut bpftool net attach xdp pinned "/sys/fs/bpf/xmcli$XM_SFX" dev "$DEV_DA"
 expect_err app_foreign_xdp "already has an XDP program" start --dev "$DEV_DA" --tx-dev "$DEV_DB"
 in_dut bpftool net detach xdp dev "$DEV_DA"

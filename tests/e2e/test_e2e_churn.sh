@@ -33,7 +33,7 @@ DURATION=${XM_CHURN_SECONDS:-3}
 xm_topo_up && xm_addr "$NS_COL" "$DEV_CB" "$C2_IP/24" ||
 	{ fail churn_topology "could not build namespaces"; exit 1; }
 
-out=$(in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1)
+out=$(xm_start 2>&1)
 rc=$?
 check_eq churn_start_exit "$rc" 0
 [ $rc -eq 0 ] || { echo "$out"; exit 1; }
@@ -67,7 +67,7 @@ ip netns exec "$NS_GEN" "$PY" "$RC" churn-send --iface "$DEV_GA" --out "$tmp/sen
 gen_pid=$!
 xm_wait 10 grep -qs ready "$tmp/gen.out" || fail churn_traffic "sender did not start"
 # Traffic is flowing (and being mirrored) before the churn starts.
-mirrored_over() { [ "$(stat "d['device']['to_xsk']")" -gt "$1" ]; }
+mirrored_over() { [ "$(stat "d['device']['to_xsk'] + d['device']['to_fast']")" -gt "$1" ]; }
 rx_at_least() { [ "$(stat "d['device']['rx']")" -ge "$1" ]; }
 xm_wait 10 mirrored_over 100 ||
 	fail churn_traffic "no frames mirrored before the churn"

@@ -19,7 +19,7 @@ xm_topo_up || { fail jumbo_topology "could not build namespaces"; exit 1; }
 in_ns "$NS_GEN" ip link set "$DEV_GA" mtu 9000
 in_ns "$NS_DUT" ip link set "$DEV_DA" mtu 9000
 
-out=$(in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1)
+out=$(xm_start 2>&1)
 check_eq jumbo_start_exit "$?" 0
 echo "$out"
 in_dut $CTL collector add c1 remote "$COL_IP" vni 7 || fail jumbo_collector "collector add failed"

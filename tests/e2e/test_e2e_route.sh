@@ -38,7 +38,7 @@ xm_addr "$NS_COL" "$DEV_CB" $N4.10/24 $N4.11/24 $N4.12/24 $N4.13/24 \
 in_ns "$NS_DUT" ip link set "$DEV_DB" mtu $MTU && in_ns "$NS_COL" ip link set "$DEV_CB" mtu $MTU ||
 	{ fail route_topology "could not set the MTU"; exit 1; }
 
-out=$(in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1)
+out=$(xm_start 2>&1)
 rc=$?
 check_eq route_start_exit "$rc" 0
 [ $rc -eq 0 ] || { echo "$out"; exit 1; }

@@ -30,7 +30,7 @@ addrs=$("$PY" "$RC" addrs --plan "$tmp/plan.json")
 # shellcheck disable=SC2086
 xm_addr "$NS_COL" "$DEV_CB" $addrs || { fail rules_topology "could not add collector addresses"; exit 1; }
 
-out=$(in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1)
+out=$(xm_start 2>&1)
 rc=$?
 check_eq rules_start_exit "$rc" 0
 [ $rc -eq 0 ] || { echo "$out"; exit 1; }

@@ -14,7 +14,7 @@ CTL="$XM_BIN/mirrorctl -d $DEV_DA"
 
 xm_topo_up || { fail e2e_topology "could not build namespaces"; exit 1; }
 
-out=$(in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" 2>&1)
+out=$(xm_start 2>&1)
 rc=$?
 check_eq e2e_start_exit "$rc" 0
 [ $rc -eq 0 ] || { echo "$out"; exit 1; }
@@ -51,7 +51,13 @@ in_dut $CTL stats
 check_eq e2e_dev_rx "$(stat "d['device']['rx']")" "$total"
 check_eq e2e_dev_matched "$(stat "d['device']['matched']")" "$matched"
 check_eq e2e_dev_not_matched "$(stat "d['device']['not_matched']")" "$((total - matched))"
-check_eq e2e_dev_to_xsk "$(stat "d['device']['to_xsk']")" "$matched"
+# One collector per frame: every copy takes the fast path unless the
+# datapath was forced to AF_XDP.
+fast=$matched; [ "$XM_DATAPATH" = afxdp ] && fast=0
+check_eq e2e_dev_to_xsk "$(stat "d['device']['to_xsk']")" "$((matched - fast))"
+check_eq e2e_dev_to_fast "$(stat "d['device']['to_fast']")" "$fast"
+check_eq e2e_coll_path "$(in_dut $CTL status -j | "$PY" -c "import json,sys;print(json.load(sys.stdin)['collectors'][0]['path'])")" \
+	"$([ "$XM_DATAPATH" = afxdp ] && echo afxdp || echo xdp)"
 check_eq e2e_dev_malformed "$(stat "d['device']['malformed']")" 0
 check_eq e2e_rule_counts "$(stat "' '.join(str(r['packets']) for r in sorted(d['rules'], key=lambda r: r['id']))")" "$per_rule"
 check_eq e2e_coll_sent "$sent" "$matched"

@@ -19,6 +19,8 @@ DEV_CB=cB$XM_SFX
 DUT_IP=10.$XM_O.2.1
 COL_IP=10.$XM_O.2.2
 PY=/usr/bin/python3
+# mirror-appliance --datapath for xm_start: auto, xdp or afxdp.
+XM_DATAPATH=${XM_DATAPATH:-auto}
 
 xm_fail_count=0
 
@@ -68,7 +70,20 @@ xm_topo_up() {
 	done
 	# The generator sends raw frames with scapy; keep offloads out of it.
 	in_ns "$NS_GEN" ethtool -K "$DEV_GA" tx off >/dev/null 2>&1
-	return 0
+	xm_napi "$NS_COL" "$DEV_CB"
+}
+
+# NAPI on a veth that receives the appliance's XDP fast path: without it
+# (an XDP program or GRO on the receiving side) the sending veth takes no
+# XDP redirects, and --datapath xdp refuses to start.
+xm_napi() {
+	in_ns "$1" ip link set dev "$2" xdpdrv obj "$XM_BIN/xdp_pass.bpf.o" sec xdp.frags
+}
+
+# Start the appliance in dut on dA, sending from dB, with $XM_DATAPATH.
+xm_start() {
+	in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" \
+		--datapath "$XM_DATAPATH" "$@"
 }
 
 # Wait (up to $2 seconds, default 10) until command $3... succeeds.

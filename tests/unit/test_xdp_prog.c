@@ -50,7 +50,6 @@
 #define XT_UMEM_FRAMES 64
 #define XT_FRAME_SIZE 4096
 #define XT_META_LEN ((unsigned int)sizeof(struct xm_meta))
-#define XT_OUT_MAX 4096
 #define XT_NSTATS (sizeof(struct xm_dev_stats) / sizeof(__u64))
 #define XT_IFINDEX 1		/* lo: the ingress device of every test run */
 
@@ -259,15 +258,6 @@ static int xt_publish(struct xt_ctx *x, struct xm_tgroup *g,
 
 /* ---- counters --------------------------------------------------------- */
 
-static const char *const xt_stat_names[] = {
-	"rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
-	"passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
-	"neigh_passed", "skipped", "sampled_out",
-};
-
-_Static_assert(sizeof(xt_stat_names) / sizeof(xt_stat_names[0]) == XT_NSTATS,
-	       "xt_stat_names out of date with struct xm_dev_stats");
-
 static int xt_read_dev(struct xt_ctx *x, struct xm_dev_stats *st)
 {
 	return xm_percpu_sum(x->dev_fd, 0, (__u64 *)st, XT_NSTATS);
@@ -291,7 +281,8 @@ static void xt_check_dev(struct xt_ctx *x, struct xm_tgroup *g,
 	for (i = 0; i < XT_NSTATS; i++) {
 		if (got[i] != want[i]) {
 			xm_tg_fail(g, "%s: dev_stats.%s is %llu, want %llu", what,
-				   xt_stat_names[i], (unsigned long long)got[i],
+				   xm_t_dev_stat_name(i),
+				   (unsigned long long)got[i],
 				   (unsigned long long)want[i]);
 			return;
 		}
@@ -362,59 +353,16 @@ static void xt_check_identities(struct xt_ctx *x, struct xm_tgroup *g)
 
 /* ---- running frames --------------------------------------------------- */
 
-struct xt_run {
-	__u32 retval;
-	__u32 out_len;
-	__u32 meta_len;		/* ctx_out.data - ctx_out.data_meta */
-	__u8 out[XT_OUT_MAX];
-};
-
-/*
- * Run frame (with premeta bytes of existing metadata in front) repeat
- * times through BPF_PROG_TEST_RUN, received on RX queue 0 of XT_IFINDEX.
- * The kernel does not reset the frame between repeats: repeat only frames
- * that come back as they went in.
- */
+/* struct xm_t_run and the run itself: xm_t_xdp_run() in xm_test.h. */
 static int xt_test_run_n(struct xt_ctx *x, const __u8 *frame, __u32 len,
-			 __u32 premeta, __u32 repeat, struct xt_run *r)
+			 __u32 premeta, __u32 repeat, struct xm_t_run *r)
 {
-	__u8 in[XT_OUT_MAX];
-	struct xdp_md ci, co;
-	int err;
-
-	if (premeta + len > sizeof(in))
-		return -E2BIG;
-	memset(in, 0xee, premeta);
-	memcpy(in + premeta, frame, len);
-	memset(&ci, 0, sizeof(ci));
-	memset(&co, 0, sizeof(co));
-	ci.data = premeta;
-	ci.data_end = premeta + len;
-	ci.ingress_ifindex = XT_IFINDEX;
-	ci.rx_queue_index = 0;
-
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in,
-		.data_size_in = premeta + len,
-		.data_out = r->out,
-		.data_size_out = sizeof(r->out),
-		.ctx_in = &ci,
-		.ctx_size_in = sizeof(ci),
-		.ctx_out = &co,
-		.ctx_size_out = sizeof(co),
-		.repeat = repeat,
-	);
-	err = bpf_prog_test_run_opts(x->prog_fd, &o);
-	if (err)
-		return -errno;
-	r->retval = o.retval;
-	r->out_len = o.data_size_out;
-	r->meta_len = co.data - co.data_meta;
-	return 0;
+	return xm_t_xdp_run(x->prog_fd, XT_IFINDEX, frame, len, premeta,
+			    repeat, r);
 }
 
 static int xt_test_run(struct xt_ctx *x, const __u8 *frame, __u32 len,
-		       __u32 premeta, struct xt_run *r)
+		       __u32 premeta, struct xm_t_run *r)
 {
 	return xt_test_run_n(x, frame, len, premeta, 1, r);
 }
@@ -479,7 +427,7 @@ static void xt_pass_a(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 		      bool neigh)
 {
 	const struct xm_rule *rule = idx >= 0 ? &x->tbl[idx] : NULL;
-	struct xt_run r;
+	struct xm_t_run r;
 	int err;
 
 	err = xt_xsk_set(x, false);
@@ -533,7 +481,7 @@ static void xt_pass_b(struct xt_ctx *x, struct xm_tgroup *g, const char *name,
 {
 	const struct xm_rule *rule = idx >= 0 ? &x->tbl[idx] : NULL;
 	struct xm_meta m;
-	struct xt_run r;
+	struct xm_t_run r;
 	int err;
 
 	err = xt_xsk_set(x, true);
@@ -597,7 +545,7 @@ static void xt_frame_nd(struct xt_ctx *x, struct xm_tgroup *g,
 			__u32 want_id, int want_mal, int neigh)
 {
 	struct xm_flow f;
-	struct xt_run r;
+	struct xm_t_run r;
 	bool skip;
 	__u32 uid;
 	int idx, err;
@@ -2041,7 +1989,7 @@ static void xt_group_sample(struct xt_ctx *x)
 	struct xm_rule_stats rs0, rs1;
 	struct xm_tgroup g;
 	struct xm_fb fb;
-	struct xt_run r;
+	struct xm_t_run r;
 	struct xm_meta m;
 	__u64 taken, redirected = 0, other = 0;
 	unsigned int i;
@@ -2351,7 +2299,7 @@ static void xt_group_meta(struct xt_ctx *x)
 	const struct xm_rule t[] = { xt_dport(xt_rule(12, 10), 80, 80) };
 	struct xm_tgroup g;
 	struct xm_fb fb;
-	struct xt_run r;
+	struct xm_t_run r;
 	struct xm_meta m;
 	int err;
 
@@ -2411,14 +2359,7 @@ static int xt_use_skel(struct xt_ctx *x, struct mirror_bpf *skel)
 	x->hash_fd = bpf_map__fd(skel->maps.rule_hash);
 	x->pass_neigh = skel->rodata->pass_neigh != 0;
 	/* only the classifier's maps: the rest stays -1 */
-	xm_maps_init(&m);
-	m.rules = bpf_map__fd(skel->maps.rules);
-	m.ctl = bpf_map__fd(skel->maps.ctl);
-	m.tuples = bpf_map__fd(skel->maps.tuples);
-	m.resid = bpf_map__fd(skel->maps.resid);
-	m.rule_hash = x->hash_fd;
-	m.filters = x->filters_fd;
-	m.qsbr = bpf_map__fd(skel->maps.qsbr);
+	xm_t_skel_table_maps(skel, &m);
 	x->maps = m;
 	if (x->tb_open)
 		xm_table_close(&x->tb);

@@ -607,4 +607,117 @@ out:
 }
 #endif /* XM_TABLE_H */
 
+/* ---- counters ----------------------------------------------------------
+ * Only for tests that include xm_types.h before this header.
+ */
+#ifdef XM_TYPES_H
+/* The name of __u64 word i of struct xm_dev_stats, for failure lines. */
+static inline const char *xm_t_dev_stat_name(unsigned int i)
+{
+	static const char *const names[] = {
+		"rx", "rx_bytes", "matched", "matched_bytes", "not_matched",
+		"passed", "malformed", "to_xsk", "xsk_missing", "meta_fail",
+		"neigh_passed", "skipped", "sampled_out", "to_fast",
+		"fast_fallback", "fast_xmit_err",
+		/* host[] (host mode): the appliance program leaves them
+		 * at 0 */
+		"host.in.seen", "host.in.seen_bytes", "host.in.loop_guard",
+		"host.in.mirror", "host.in.cloned", "host.in.clone_fail",
+		"host.in.clone_segs", "host.in.xdp_rx", "host.in.stale",
+		"host.out.seen", "host.out.seen_bytes", "host.out.loop_guard",
+		"host.out.mirror", "host.out.cloned", "host.out.clone_fail",
+		"host.out.clone_segs", "host.out.xdp_rx", "host.out.stale",
+	};
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) ==
+			       sizeof(struct xm_dev_stats) / sizeof(__u64),
+		       "names out of date with struct xm_dev_stats");
+	return i < sizeof(names) / sizeof(names[0]) ? names[i] : "?";
+}
+#endif /* XM_TYPES_H */
+
+/* ---- running an XDP program -------------------------------------------
+ * Only for tests that include <bpf/bpf.h> before this header.
+ */
+#ifdef __LIBBPF_BPF_H
+#include <errno.h>
+#include <linux/bpf.h>
+
+#define XM_T_RUN_MAX 4096	/* bytes of frame in and out */
+
+struct xm_t_run {
+	__u32 retval;
+	__u32 out_len;
+	__u32 meta_len;		/* ctx_out.data - ctx_out.data_meta */
+	__u8 out[XM_T_RUN_MAX];
+};
+
+/*
+ * Run frame (with premeta bytes of existing metadata, 0xee, in front)
+ * repeat times through BPF_PROG_TEST_RUN of XDP program prog_fd, as
+ * received on RX queue 0 of ifindex.  The kernel does not reset the
+ * frame between repeats: repeat only frames that come back as they went
+ * in.  0 or a negative errno.
+ */
+static inline int xm_t_xdp_run(int prog_fd, __u32 ifindex, const __u8 *frame,
+			       __u32 len, __u32 premeta, __u32 repeat,
+			       struct xm_t_run *r)
+{
+	__u8 in[XM_T_RUN_MAX];
+	struct xdp_md ci, co;
+	int err;
+
+	if (premeta + len > sizeof(in))
+		return -E2BIG;
+	memset(in, 0xee, premeta);
+	memcpy(in + premeta, frame, len);
+	memset(&ci, 0, sizeof(ci));
+	memset(&co, 0, sizeof(co));
+	ci.data = premeta;
+	ci.data_end = premeta + len;
+	ci.ingress_ifindex = ifindex;
+	ci.rx_queue_index = 0;
+
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in,
+		.data_size_in = premeta + len,
+		.data_out = r->out,
+		.data_size_out = sizeof(r->out),
+		.ctx_in = &ci,
+		.ctx_size_in = sizeof(ci),
+		.ctx_out = &co,
+		.ctx_size_out = sizeof(co),
+		.repeat = repeat,
+	);
+	err = bpf_prog_test_run_opts(prog_fd, &o);
+	if (err)
+		return -errno;
+	r->retval = o.retval;
+	r->out_len = o.data_size_out;
+	r->meta_len = co.data - co.data_meta;
+	return 0;
+}
+#endif /* __LIBBPF_BPF_H */
+
+/* ---- the appliance skeleton's maps --------------------------------------
+ * Only for tests that include xm_table.h and mirror.skel.h before this
+ * header.
+ */
+#if defined(XM_TABLE_H) && defined(__MIRROR_BPF_SKEL_H__)
+/* The fds of the classifier's maps of skel (what xm_table_open() needs)
+ * into m; every other fd is -1. */
+static inline void xm_t_skel_table_maps(const struct mirror_bpf *skel,
+					struct xm_maps *m)
+{
+	xm_maps_init(m);
+	m->rules = bpf_map__fd(skel->maps.rules);
+	m->ctl = bpf_map__fd(skel->maps.ctl);
+	m->tuples = bpf_map__fd(skel->maps.tuples);
+	m->resid = bpf_map__fd(skel->maps.resid);
+	m->rule_hash = bpf_map__fd(skel->maps.rule_hash);
+	m->filters = bpf_map__fd(skel->maps.filters);
+	m->qsbr = bpf_map__fd(skel->maps.qsbr);
+}
+#endif
+
 #endif /* XM_TEST_H */

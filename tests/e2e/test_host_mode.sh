@@ -1,0 +1,580 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Host mode (issue 6): a host mirrors its own traffic over its only NIC.
+#
+#   ns hmh: NIC 10.o.77.1 ==veth== ns hmn: bridge 10.o.77.2 (the TCP peer)
+#                                            |
+#                                    ns hmc: 10.o.77.3, .4 (collectors)
+#
+# The NIC carries the production traffic and the mirror's output.  Every
+# frame of a TCP transfer on port 9091, in both directions, must reach
+# the collector exactly once, byte-identical to what a capture on the NIC
+# saw, with its direction in the encapsulation (ERSPAN III D bit, GENEVE
+# option), and nothing else may: no loop, no other traffic.  Then: GSO and
+# checksum offloads on (copies are wire frames with valid checksums),
+# the loop guard under a match-all rule, --direction in, coexistence
+# with another tc program, the clsact fallback, stop after a crash, bad
+# arguments, and TCP throughput with and without the mirror (printed,
+# not asserted).
+set -u
+. "$(dirname "$0")/../lib/netns.sh"
+
+S=$$
+o=$((S % 200 + 20))
+NS_H=hmh$S
+NS_N=hmn$S
+NS_C=hmc$S
+NIC=hmnic$S
+WIRE=hmw$S
+BR=hmbr$S
+CPORT=hmcp$S
+CDEV=hmcol$S
+HOST_IP=10.$o.77.1
+PEER_IP=10.$o.77.2
+COL_IP=10.$o.77.3
+GRE_IP=10.$o.77.4
+PORT=9091
+APP=$XM_BIN/mirror-appliance
+CHECK=$XM_TESTS/lib/hostcheck.py
+tmp=$(mktemp -d)
+caps=()
+bg=()
+
+hm_h() { ip netns exec "$NS_H" "$@"; }
+hm_n() { ip netns exec "$NS_N" "$@"; }
+hm_c() { ip netns exec "$NS_C" "$@"; }
+# The host namespace with the root mount namespace: bpffs pins.
+hm_root() { nsenter --net="/run/netns/$NS_H" "$@"; }
+CTL="hm_root $XM_BIN/mirrorctl -d $NIC"
+
+cleanup() {
+	local p
+	for p in "${caps[@]}" "${bg[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	hm_root "$APP" stop --dev "$NIC" >/dev/null 2>&1
+	ip netns del "$NS_H" 2>/dev/null
+	ip netns del "$NS_N" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	rm -rf "/sys/fs/bpf/xdp-mirror/$NIC" 2>/dev/null
+	rm -f "/run/xdp-mirror/$NIC.log" "/run/xdp-mirror/$NIC.pid"
+	# HM_KEEP=DIR keeps the captures for a closer look.
+	[ -n "${HM_KEEP:-}" ] && mkdir -p "$HM_KEEP" && cp "$tmp"/*.pcap "$HM_KEEP"/
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# ---- topology --------------------------------------------------------
+
+# hm_wire NS DEV on|off: off makes a veth behave like a wire (no
+# segmentation or checksum offload, one segment per skb: what tc, XDP
+# and a capture see is one finished wire frame); on restores the veth
+# defaults (TSO/GSO super-frames, CHECKSUM_PARTIAL).
+hm_wire() {
+	local segs=1
+	[ "$3" = on ] && segs=65535
+	ip netns exec "$1" ethtool -K "$2" tx "$3" tso "$3" gso "$3" gro off >/dev/null 2>&1
+	ip netns exec "$1" ip link set dev "$2" gso_max_segs $segs
+}
+
+hm_all_links() {
+	echo "$NS_H:$NIC $NS_N:$WIRE $NS_N:$CPORT $NS_N:$BR $NS_C:$CDEV"
+}
+
+hm_offloads() {
+	local l
+	for l in $(hm_all_links); do hm_wire "${l%%:*}" "${l#*:}" "$1"; done
+}
+
+hm_mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
+
+hm_topo_up() {
+	local l hmac pmac cmac
+	ip netns add "$NS_H" && ip netns add "$NS_N" && ip netns add "$NS_C" || return 1
+	ip link add "$NIC" netns "$NS_H" type veth peer name "$WIRE" netns "$NS_N" || return 1
+	ip link add "$CPORT" netns "$NS_N" type veth peer name "$CDEV" netns "$NS_C" || return 1
+	hm_n ip link add "$BR" type bridge stp_state 0 mcast_snooping 0 || return 1
+	hm_n ip link set "$WIRE" master "$BR" && hm_n ip link set "$CPORT" master "$BR" || return 1
+	for l in $(hm_all_links); do xm_quiet_if "${l%%:*}" "${l#*:}"; done
+	hm_offloads off
+	hm_h ip addr add "$HOST_IP/24" dev "$NIC" && hm_n ip addr add "$PEER_IP/24" dev "$BR" &&
+		hm_c ip addr add "$COL_IP/24" dev "$CDEV" && hm_c ip addr add "$GRE_IP/24" dev "$CDEV" ||
+		return 1
+	# Room for a copy of a 1514-byte frame plus its encapsulation; the
+	# host and the peer keep to 1500 bytes between them (route MTU, so
+	# TCP's MSS is 1460), as on a link whose MTU the mirror cannot raise.
+	for l in $(hm_all_links); do
+		ip netns exec "${l%%:*}" ip link set "${l#*:}" mtu 9000 || return 1
+	done
+	for l in $(hm_all_links) "$NS_H:lo" "$NS_N:lo" "$NS_C:lo"; do
+		ip netns exec "${l%%:*}" ip link set "${l#*:}" up || return 1
+	done
+	hm_h ip route replace "$PEER_IP/32" dev "$NIC" mtu 1500 &&
+		hm_n ip route replace "$HOST_IP/32" dev "$BR" mtu 1500 || return 1
+	# Static neighbours and bridge entries: no ARP, no flooding.
+	hmac=$(hm_mac "$NS_H" "$NIC") && pmac=$(hm_mac "$NS_N" "$BR") &&
+		cmac=$(hm_mac "$NS_C" "$CDEV") || return 1
+	for l in "$PEER_IP:$pmac" "$COL_IP:$cmac" "$GRE_IP:$cmac"; do
+		hm_h ip neigh replace "${l%%:*}" lladdr "${l#*:}" dev "$NIC" nud permanent || return 1
+	done
+	hm_n ip neigh replace "$HOST_IP" lladdr "$hmac" dev "$BR" nud permanent &&
+		hm_n bridge fdb replace "$hmac" dev "$WIRE" master static &&
+		hm_n bridge fdb replace "$cmac" dev "$CPORT" master static || return 1
+	# The collectors are a sink: IPv4 is dropped after the taps (a
+	# classic BPF program returning TC_ACT_SHOT), so no ICMP error
+	# travels back to the host to be mirrored in turn.
+	hm_c tc qdisc add dev "$CDEV" clsact &&
+		hm_c tc filter add dev "$CDEV" ingress protocol ip pref 1 bpf da bytecode "1,6 0 0 2" ||
+		return 1
+	xm_wait 10 hm_fwd "$WIRE" && xm_wait 10 hm_fwd "$CPORT"
+}
+
+hm_fwd() { hm_n bridge link show dev "$1" | grep -q "state forwarding"; }
+
+# ---- helpers -----------------------------------------------------------
+
+hm_start() { hm_root "$APP" start --dev "$NIC" --mode host "$@"; }
+hm_stop() { hm_root "$APP" stop --dev "$NIC"; }
+
+# hm_stat EXPR: a Python expression over d = mirrorctl stats -j.
+hm_stat() {
+	$CTL stats -j | "$PY" -c "import json,sys;d=json.load(sys.stdin);h=d.get('host',{});print($1)"
+}
+
+# hm_rules_clear: delete every rule.
+hm_rules_clear() {
+	local id
+	for id in $($CTL rule show | sed -n 's/.*# id \([0-9]*\).*/\1/p'); do
+		$CTL rule del "$id" || return 1
+	done
+}
+
+# hm_wait_pcap FILE N: until FILE holds at least N frames.
+hm_pcap_ge() { [ "$(hm_pcap_count "$1")" -ge "$2" ]; }
+
+# hm_capture NS DEV FILE [FILTER...]: tcpdump in the background, ready
+# once it says it is listening.
+hm_capture() {
+	local ns=$1 dev=$2 file=$3
+	shift 3
+	# A large buffer: the captures must not lose frames at veth speed
+	# (hm_capture_stop checks that they did not).
+	ip netns exec "$ns" tcpdump -i "$dev" -B 131072 --immediate-mode -U -n -s 0 -w "$file" "$@" 2>"$file.err" &
+	caps+=($!)
+	xm_wait 10 grep -q "listening on" "$file.err"
+}
+
+hm_capture_stop() {
+	local p f
+	for p in "${caps[@]}"; do kill -INT "$p" 2>/dev/null; done
+	for p in "${caps[@]}"; do wait "$p" 2>/dev/null; done
+	caps=()
+	for f in "$tmp"/*.pcap.err; do
+		grep -q "^[1-9][0-9]* packets dropped by kernel" "$f" &&
+			fail host_capture_lossless "$(basename "$f" .err): $(grep "dropped by kernel" "$f")"
+		rm -f "$f"
+	done
+	return 0
+}
+
+hm_pcap_count() { "$PY" "$CHECK" count "$1"; }
+
+# hm_transfer PORT OUT BACK: OUT bytes host -> peer, BACK bytes back.
+hm_transfer() {
+	local ready=$tmp/ready.$1 srv rc
+	rm -f "$ready"
+	hm_n "$PY" "$CHECK" serve --ip "$PEER_IP" --port "$1" --bytes "$2" --back "$3" \
+		--ready "$ready" &
+	srv=$!
+	xm_wait 10 test -e "$ready" || { kill $srv; return 1; }
+	hm_h timeout 30 "$PY" "$CHECK" send --ip "$PEER_IP" --port "$1" --bytes "$2" --back "$3"
+	rc=$?
+	wait $srv || rc=1
+	return $rc
+}
+
+# The copies are all out once the collector has sent as many as the tc
+# programs cloned frames (GSO segments counted) and the capture has them.
+hm_sent() { hm_stat "sum(c['sent'] for c in d['collectors'])"; }
+hm_segs() { hm_stat "h['in']['clone_segs'] + h['out']['clone_segs']"; }
+hm_settled() { [ "$(hm_sent)" -ge "$(hm_segs)" ]; }
+hm_wait_copies() {
+	xm_wait 20 hm_settled || fail "$1_settled" "sent $(hm_sent) < cloned segments $(hm_segs)"
+	local n=$(($(hm_sent) - ${3:-0}))
+	xm_wait 10 hm_pcap_ge "$2" "$n" ||
+		fail "$1_capture" "collector capture has $(hm_pcap_count "$2") of $n copies"
+}
+
+# The counter identities of struct xm_host_dir_stats, exactly.
+hm_identities() {
+	local p=$1 r
+	r=$(hm_stat "' '.join(str(x) for x in (
+		d['device']['rx'] == h['in']['seen'] + h['out']['seen'],
+		d['device']['rx'] == d['device']['matched'] + d['device']['not_matched'],
+		d['device']['matched'] == h['in']['mirror'] + h['out']['mirror'] + d['device']['skipped'] + d['device']['sampled_out'],
+		all(h[k]['mirror'] == h[k]['cloned'] + h[k]['clone_fail'] for k in ('in', 'out')),
+		h['in']['xdp_rx'] + h['out']['xdp_rx'] - h['in']['stale'] - h['out']['stale'] ==
+			d['device']['to_xsk'] + d['device']['xsk_missing'] + d['device']['meta_fail'],
+		all(h[k]['xdp_rx'] == h[k]['clone_segs'] for k in ('in', 'out')),
+		h['in']['clone_fail'] + h['out']['clone_fail'] + h['in']['stale'] + h['out']['stale'] +
+			d['device']['xsk_missing'] + d['device']['meta_fail'] == 0,
+		sum(c['sent'] for c in d['collectors']) == d['device']['to_xsk'],
+		sum(v for c in d['collectors'] for k, v in c.items() if k.startswith('drop_')) == 0))")
+	check_eq "${p}_counters" "$r" "True True True True True True True True True"
+}
+
+# Another party's tc program: its id on a hook, its frame count.
+hm_other_id() {
+	hm_h tc filter show dev "$NIC" "$1" | sed -n 's/.*name xm_tc_count.* id \([0-9]*\).*/\1/p;s/.* id \([0-9]*\) name xm_tc_count.*/\1/p' | head -1
+}
+hm_other_count() {
+	local map
+	map=$(bpftool prog show id "$1" -j | "$PY" -c "import json,sys;print(json.load(sys.stdin)['map_ids'][0])")
+	bpftool map dump id "$map" -j | "$PY" -c "
+import json, sys
+d = json.load(sys.stdin)[0]['formatted']['value']['.bss']
+print([v for x in d for k, v in x.items() if k == 'tc_count_seen'][0])"
+}
+
+# hm_our_progs: "id name" of the programs this daemon loaded, found by
+# the maps they use (our pinned dev_stats): other host-mode daemons on
+# the machine have programs of the same names.  Remembered in ours_ids.
+ours_ids=""
+hm_our_progs() {
+	local map
+	map=$(bpftool map show pinned "/sys/fs/bpf/xdp-mirror/$NIC/dev_stats" -j 2>/dev/null |
+		"$PY" -c "import json,sys;print(json.load(sys.stdin)['id'])") || return 1
+	bpftool prog show -j | "$PY" -c "
+import json, sys
+for p in json.load(sys.stdin):
+	if $map in p.get('map_ids', []) and p.get('name', '').startswith('xm_host_'):
+		print(p['id'], p['name'])"
+}
+hm_remember_progs() {
+	ours_ids=$(hm_our_progs | awk '{print $1}')
+	[ -n "$ours_ids" ]
+}
+# Does any program remembered by hm_remember_progs still exist?
+hm_progs_left() {
+	local id
+	for id in $ours_ids; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && return 0
+	done
+	return 1
+}
+
+hm_ours_gone() {
+	! hm_h test -e "/sys/class/net/xmr$nic_idx" &&
+		! hm_h test -e "/sys/class/net/xmt$nic_idx" &&
+		! hm_progs_left &&
+		[ ! -e "/sys/fs/bpf/xdp-mirror/$NIC" ]
+}
+
+# ---- go ----------------------------------------------------------------
+
+hm_topo_up || { fail host_topology "could not build the namespaces"; exit 1; }
+nic_idx=$(hm_h cat "/sys/class/net/$NIC/ifindex")
+hmac=$(hm_mac "$NS_H" "$NIC")
+
+# Bad arguments: a clear message naming the token, non-zero exit.
+out=$(hm_root "$APP" start --dev "$NIC" --mode hots 2>&1)
+rc=$?
+check host_bad_mode test $rc -ne 0 -a "$(echo "$out" | grep -c "'hots'")" -ge 1
+out=$(hm_root "$APP" start --dev "$NIC" --mode host --direction sideways 2>&1)
+rc=$?
+check host_bad_direction test $rc -ne 0 -a "$(echo "$out" | grep -c "'sideways'")" -ge 1
+out=$(hm_root "$APP" start --dev "$NIC" --direction in 2>&1)
+rc=$?
+check host_direction_needs_host test $rc -ne 0 -a "$(echo "$out" | grep -c "needs --mode host")" -ge 1
+out=$(hm_root "$APP" start --dev "$NIC" --mode host --queues 2 2>&1)
+rc=$?
+check host_one_queue test $rc -ne 0 -a "$(echo "$out" | grep -c "queue")" -ge 1
+check host_bad_args_left_nothing hm_ours_gone
+
+# Another party's tc programs on both hooks, before we start.
+hm_h tc qdisc add dev "$NIC" clsact
+for hook in ingress egress; do
+	hm_h tc filter add dev "$NIC" $hook pref 7 bpf da obj "$XM_BIN/tc_count.bpf.o" sec tc ||
+		fail host_other_attach "tc filter add $hook failed"
+done
+other_in=$(hm_other_id ingress)
+other_out=$(hm_other_id egress)
+
+# ---- A: ERSPAN III, both directions, wire-like links ----------------------
+
+out=$(hm_start 2>&1)
+check_eq host_start_exit "$?" 0
+echo "$out"
+check host_veth_pair hm_h test -e "/sys/class/net/xmr$nic_idx"
+check host_progs_loaded hm_remember_progs
+check_eq host_progs "$(hm_our_progs | awk '{print $2}' | sort | tr '\n' ' ')" \
+	"xm_host_tc_in xm_host_tc_out xm_host_xdp "
+$CTL collector add e3 remote "$COL_IP" encap erspan3 session 7
+$CTL rule add proto tcp dport $PORT collector e3
+$CTL rule add proto tcp sport $PORT collector e3
+o_in0=$(hm_other_count "$other_in")
+o_out0=$(hm_other_count "$other_out")
+
+hm_capture "$NS_H" "$NIC" "$tmp/a_nic.pcap" || fail host_a_capture "NIC capture did not start"
+hm_capture "$NS_C" "$CDEV" "$tmp/a_col.pcap" ip and dst host "$COL_IP" ||
+	fail host_a_capture "collector capture did not start"
+# Traffic the rules do not take, around the transfer.
+hm_udp() {
+	hm_h "$PY" -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+	s.sendto(b"not mirrored", (sys.argv[1], 9))' "$PEER_IP" "$1"
+}
+hm_udp 5
+check host_a_transfer hm_transfer $PORT 400000 150000
+check host_a_other_transfer hm_transfer 9092 50000 20000
+hm_wait_copies host_a "$tmp/a_col.pcap"
+hm_capture_stop
+"$PY" "$CHECK" compare --nic "$tmp/a_nic.pcap" --col "$tmp/a_col.pcap" --host-mac "$hmac" \
+	--coll-ip "$COL_IP" --encap erspan3 --port $PORT --prefix host_a ||
+	xm_fail_count=$((xm_fail_count + 1))
+hm_identities host_a
+# tshark, an independent decoder: D = 0 for the ingress copies, 1 for the
+# egress ones, as many as the tc programs cloned.
+tshark -r "$tmp/a_col.pcap" -T fields -e erspan.direction -e erspan.spanid >"$tmp/a_ts.txt" 2>/dev/null
+check_eq host_a_tshark_dir \
+	"$(awk '$1 == 0 && $2 == 7 {i++} $1 == 1 && $2 == 7 {o++} END {print i+0, o+0}' "$tmp/a_ts.txt")" \
+	"$(hm_stat "'%d %d' % (h['in']['cloned'], h['out']['cloned'])")"
+check host_a_other_prog_ran test "$(hm_other_count "$other_in")" -gt "$o_in0" -a \
+	"$(hm_other_count "$other_out")" -gt "$o_out0"
+hm_root "$XM_BIN/mirrorctl" -d "$NIC" stats | sed -n '/^host mode/,/^rules/p'
+
+# ---- B: GENEVE with the direction option ----------------------------------
+
+$CTL collector add g1 remote "$COL_IP" encap geneve vni 77
+hm_rules_clear
+$CTL rule add proto tcp dport $PORT collector g1
+$CTL rule add proto tcp sport $PORT collector g1
+b0=$(hm_stat "'%d %d' % (h['in']['cloned'], h['out']['cloned'])")
+sent0=$(hm_sent)
+hm_capture "$NS_H" "$NIC" "$tmp/b_nic.pcap" || fail host_b_capture "NIC capture did not start"
+hm_capture "$NS_C" "$CDEV" "$tmp/b_col.pcap" ip and dst host "$COL_IP" ||
+	fail host_b_capture "collector capture did not start"
+check host_b_transfer hm_transfer $PORT 200000 100000
+hm_wait_copies host_b "$tmp/b_col.pcap" "$sent0"
+hm_capture_stop
+"$PY" "$CHECK" compare --nic "$tmp/b_nic.pcap" --col "$tmp/b_col.pcap" --host-mac "$hmac" \
+	--coll-ip "$COL_IP" --encap geneve --port $PORT --prefix host_b ||
+	xm_fail_count=$((xm_fail_count + 1))
+tshark -r "$tmp/b_col.pcap" -T fields -e geneve.vni -e geneve.option.class \
+	-e geneve.option.type -e geneve.option.unknown.data >"$tmp/b_ts.txt" 2>/dev/null
+read -r bi0 bo0 <<<"$b0"
+read -r bi1 bo1 <<<"$(hm_stat "'%d %d' % (h['in']['cloned'], h['out']['cloned'])")"
+check_eq host_b_tshark_option \
+	"$(awk -F'\t' '$1 == "0x00004d" && $2 == "0xff58" && $3 == "0x01" {n[$4]++} END {print n["00000001"]+0, n["00000002"]+0}' "$tmp/b_ts.txt")" \
+	"$((bi1 - bi0)) $((bo1 - bo0))"
+
+# ---- C: offloads on: GSO super-frames and CHECKSUM_PARTIAL ----------------
+
+hm_offloads on
+hm_capture "$NS_C" "$CDEV" "$tmp/c_col.pcap" ip and dst host "$COL_IP" ||
+	fail host_c_capture "collector capture did not start"
+c0=$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'clone_segs'))")
+sent0=$(hm_sent)
+check host_c_transfer hm_transfer $PORT 1000000 300000
+hm_wait_copies host_c "$tmp/c_col.pcap" "$sent0"
+hm_capture_stop
+"$PY" "$CHECK" stream --col "$tmp/c_col.pcap" --coll-ip "$COL_IP" --encap geneve --port $PORT \
+	--peer-ip "$PEER_IP" --bytes-out 1000000 --bytes-in 300000 --prefix host_c ||
+	xm_fail_count=$((xm_fail_count + 1))
+c1=$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'clone_segs'))")
+read -r ci0 cs0 co0 cso0 <<<"$c0"
+read -r ci1 cs1 co1 cso1 <<<"$c1"
+echo "# host_c: ingress $((ci1 - ci0)) skbs cloned -> $((cs1 - cs0)) frames; egress $((co1 - co0)) skbs -> $((cso1 - cso0)) frames"
+# TSO on the host's side: the egress clones were super-frames.
+check host_c_gso_segmented test $((cso1 - cso0)) -gt $((co1 - co0))
+hm_identities host_c
+hm_offloads off
+
+# ---- D: loop guard, and no loop under a match-all rule ----------------------
+
+hm_rules_clear
+$CTL collector del e3
+$CTL collector add e4 remote "$GRE_IP" encap erspan3
+$CTL rule add collector g1
+lg0=$(hm_stat "h['out']['loop_guard']")
+seen0=$(hm_stat "h['out']['seen']")
+sent0=$(hm_sent)
+tx0=$(hm_h cat "/sys/class/net/$NIC/statistics/tx_packets")
+hm_capture "$NS_C" "$CDEV" "$tmp/d_col.pcap" ip and dst host "$COL_IP" ||
+	fail host_d_capture "collector capture did not start"
+# Our encapsulations to our collectors (GENEVE to g1's port, GRE to e4):
+# guarded.  The same protocols elsewhere (UDP 6082, GRE to g1, which is
+# a UDP collector): mirrored like anything else.
+hm_h "$PY" -c '
+import socket, sys
+col, gre = sys.argv[1], sys.argv[2]
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+g = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)
+for i in range(20):
+	u.sendto(b"guarded %d" % i, (col, 6081))
+	g.sendto(b"\x00\x00\x65\x58guarded", (gre, 0))
+for i in range(7):
+	u.sendto(b"other %d" % i, (col, 6082))
+	g.sendto(b"\x00\x00\x65\x58other", (col, 0))
+' "$COL_IP" "$GRE_IP"
+xm_wait 20 eval '[ "$(hm_sent)" -ge $((sent0 + 14)) ]'
+sleep 0.3
+tx_frames=$(( $(hm_h cat "/sys/class/net/$NIC/statistics/tx_packets") - tx0 ))
+hm_capture_stop
+check_eq host_d_loop_guard "$(hm_stat "h['out']['loop_guard']")" $((lg0 + 40))
+# What the collector got: the 34 originals sent to it (not copies) and
+# copies of exactly the 14 unguarded frames, none of the 40 guarded ones.
+"$PY" - "$tmp/d_col.pcap" "$COL_IP" >"$tmp/d_kinds.txt" <<'EOF'
+import ipaddress, os, sys
+sys.path.insert(0, os.environ["XM_TESTS"] + "/lib")
+import hostcheck
+n = {"guarded": 0, "other": 0, "else": 0, "original": 0}
+for raw in hostcheck.pcap_frames(sys.argv[1]):
+	try:
+		f, _ = hostcheck.decap(raw, "geneve", ipaddress.ip_address(sys.argv[2]))
+	except ValueError:
+		n["original"] += 1
+		continue
+	n["guarded" if b"guarded" in f else "other" if b"other" in f else "else"] += 1
+print(n["guarded"], n["other"], n["else"], n["original"])
+EOF
+check_eq host_d_guarded_not_mirrored "$(cat "$tmp/d_kinds.txt")" "0 14 0 34"
+# The copies left by AF_XDP TX, below tc: the NIC sent the host's 54
+# frames and the 14 copies, tc egress saw only the host's.  No loop.
+sent_d=$(( $(hm_sent) - sent0 ))
+check_eq host_d_sent "$sent_d" 14
+check_eq host_d_output_not_classified "$(( $(hm_stat "h['out']['seen']") - seen0 )) $tx_frames" \
+	"54 $((54 + sent_d))"
+hm_identities host_d
+
+# ---- E: --direction in ------------------------------------------------------
+
+hm_stop >/dev/null
+check host_stop_removed hm_ours_gone
+out=$(hm_start --direction in 2>&1)
+check_eq host_e_start_exit "$?" 0
+echo "$out"
+check host_e_progs_loaded hm_remember_progs
+check_eq host_e_no_egress_prog "$(hm_our_progs | awk '{print $2}' | sort | tr '\n' ' ')" \
+	"xm_host_tc_in xm_host_xdp "
+$CTL collector add e3 remote "$COL_IP" encap erspan3
+$CTL rule add proto tcp dport $PORT collector e3
+$CTL rule add proto tcp sport $PORT collector e3
+hm_capture "$NS_H" "$NIC" "$tmp/e_nic.pcap" || fail host_e_capture "NIC capture did not start"
+hm_capture "$NS_C" "$CDEV" "$tmp/e_col.pcap" ip and dst host "$COL_IP" ||
+	fail host_e_capture "collector capture did not start"
+check host_e_transfer hm_transfer $PORT 100000 100000
+hm_wait_copies host_e "$tmp/e_col.pcap"
+hm_capture_stop
+"$PY" "$CHECK" compare --nic "$tmp/e_nic.pcap" --col "$tmp/e_col.pcap" --host-mac "$hmac" \
+	--coll-ip "$COL_IP" --encap erspan3 --port $PORT --dirs in --prefix host_e ||
+	xm_fail_count=$((xm_fail_count + 1))
+check_eq host_e_egress_untouched "$(hm_stat "h['out']['seen']")" 0
+
+# ---- F: stop removes exactly what start added ------------------------------
+
+hm_stop >/dev/null
+check host_f_stop_removed hm_ours_gone
+check_eq host_f_other_still_attached "$(hm_other_id ingress) $(hm_other_id egress)" "$other_in $other_out"
+o_out0=$(hm_other_count "$other_out")
+hm_udp 3
+check host_f_other_still_runs test "$(hm_other_count "$other_out")" -ge $((o_out0 + 3))
+
+# ---- G: the clsact fallback (kernels before tcx) ---------------------------
+
+out=$(XM_HOST_TC=clsact hm_start 2>&1)
+check_eq host_g_start_exit "$?" 0
+hm_remember_progs
+check host_g_clsact_filter eval 'hm_h tc filter show dev "$NIC" ingress | grep -q "xm_host_tc_in"'
+$CTL collector add e3 remote "$COL_IP" encap erspan3
+$CTL rule add proto tcp dport $PORT collector e3
+check host_g_transfer hm_transfer $PORT 20000 20000
+xm_wait 20 eval '[ "$(hm_sent)" -gt 0 ]' || fail host_g_copies "no copy sent"
+hm_stop >/dev/null
+check host_g_stop_removed hm_ours_gone
+check_eq host_g_other_kept "$(hm_other_id ingress) $(hm_other_id egress)" "$other_in $other_out"
+check_eq host_g_only_other_filters \
+	"$(hm_h tc filter show dev "$NIC" ingress | grep -c "^filter.*handle")" 1
+# Without anybody else's filter, the clsact qdisc we create goes too.
+hm_h tc qdisc del dev "$NIC" clsact
+XM_HOST_TC=clsact hm_start >/dev/null 2>&1
+check host_g_made_clsact eval 'hm_h tc qdisc show dev "$NIC" | grep -q clsact'
+hm_remember_progs
+hm_stop >/dev/null
+check host_g_stop_removed_again hm_ours_gone
+check host_g_removed_clsact eval '! hm_h tc qdisc show dev "$NIC" | grep -q clsact'
+
+# ---- H: a crashed daemon's leftovers ---------------------------------------
+
+hm_start >/dev/null 2>&1
+hm_remember_progs
+tc_ids=$(hm_our_progs | awk '$2 ~ /^xm_host_tc/ {print $1}')
+pid=$(cat "/run/xdp-mirror/$NIC.pid")
+kill -9 "$pid"
+xm_wait 10 eval '! kill -0 '"$pid"' 2>/dev/null'
+# tcx links die with their process, and the tc programs with them.
+hm_tc_gone() {
+	local id
+	for id in $tc_ids; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
+check host_h_tcx_died_with_daemon eval '[ -n "$tc_ids" ] && xm_wait 5 hm_tc_gone'
+check host_h_veth_left hm_h test -e "/sys/class/net/xmr$nic_idx"
+out=$(hm_stop 2>&1)
+check_eq host_h_stop_exit "$?" 0
+check host_h_cleaned hm_ours_gone
+
+# ---- I: TCP throughput with and without the mirror (printed only) ---------
+
+# hm_iperf [ARGS]: one 2-second iperf3 run host -> peer; prints Mbit/s
+# received.  With the mirror on, also what became of the copies.
+hm_iperf() {
+	hm_h iperf3 -c "$PEER_IP" -p 5201 -t 2 -J "$@" 2>/dev/null | "$PY" -c \
+		"import json,sys;print('%.0f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e6))"
+}
+hm_med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+
+# hm_throughput LABEL [IPERF ARGS]: three runs without and three with the
+# mirror (rules for the iperf3 flow), interleaved; medians and the ratio.
+hm_throughput() {
+	local label=$1 i w o mw mo lost=() copies=()
+	shift
+	local without=() with=()
+	for i in 1 2 3; do
+		without+=("$(hm_iperf "$@")")
+		hm_start >/dev/null 2>&1
+		$CTL collector add e3 remote "$COL_IP" encap erspan3
+		$CTL rule add proto tcp dport 5201 collector e3
+		$CTL rule add proto tcp sport 5201 collector e3
+		with+=("$(hm_iperf "$@")")
+		xm_wait 5 hm_settled
+		copies+=("$(hm_stat "h['in']['clone_segs'] + h['out']['clone_segs']")")
+		# Copies the datapath could not take: the socket's ring was full
+		# (counted by the kernel), or the veth's (segments never seen).
+		lost+=("$(hm_stat "sum(w['xsk_rx_ring_full'] + w['xsk_rx_dropped'] for w in d['workers']) + sum(h[k]['clone_segs'] - h[k]['xdp_rx'] for k in ('in', 'out'))")")
+		hm_stop >/dev/null
+	done
+	mw=$(hm_med "${with[@]}")
+	mo=$(hm_med "${without[@]}")
+	echo "$label without mirror: ${without[*]} Mbit/s (median $mo)"
+	echo "$label with mirror:    ${with[*]} Mbit/s (median $mw); frames to mirror ${copies[*]}, of them lost (counted) ${lost[*]}"
+	echo "$label ratio with/without: $(awk -v a="$mw" -v b="$mo" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
+	[ -n "$mw" ] && [ -n "$mo" ]
+}
+
+if command -v iperf3 >/dev/null; then
+	hm_offloads on
+	hm_n iperf3 -s -B "$PEER_IP" -p 5201 -D --pidfile "$tmp/iperf3.pid" >/dev/null 2>&1
+	xm_wait 10 test -s "$tmp/iperf3.pid"
+	bg+=("$(cat "$tmp/iperf3.pid")")
+	echo "=== host mode throughput: iperf3 -t 2, one TCP flow host -> peer, veth offloads on, $(nproc) CPUs"
+	check host_i_iperf_unlimited hm_throughput "unlimited:"
+	check host_i_iperf_paced hm_throughput "paced 2 Gbit/s:" -b 2G
+	echo "==="
+else
+	fail host_i_iperf "iperf3 is not installed (make deps)"
+fi
+
+[ "$xm_fail_count" -eq 0 ]
