@@ -36,7 +36,7 @@ BPF_OBJS := $(O)/mirror.bpf.o $(O)/host.bpf.o $(O)/host_xdp.bpf.o
 TEST_BINS := $(patsubst tests/unit/%.c,$(O)/%,$(wildcard tests/unit/test_*.c))
 
 .PRECIOUS: $(O)/%.bpf.o $(O)/%.skel.h
-.PHONY: all deps install uninstall clean test test-bins demo bench bench-quick fmt
+.PHONY: all deps install uninstall clean test test-bins demo bench bench-quick xdp-cost fmt
 
 all: $(BINS)
 
@@ -95,6 +95,11 @@ $(O)/obj/bench/xm_ref.o: $(BENCH_SKELS) bench/bench_ref.h
 $(O)/xm-ref: $(O)/obj/bench/xm_ref.o $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 test-bins: $(O)/xm-ref
+# The XDP programs' own cost per frame (bench/xdp_cost.sh).
+$(O)/xm-progcost: $(O)/obj/bench/xm_progcost.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+xdp-cost: all $(O)/xm-ref $(O)/xm-progcost $(O)/xdp_pass.bpf.o
+	XM_BIN=$(CURDIR)/$(O) bench/xdp_cost.sh
 bench: deps all $(O)/xm-ref
 	XM_BIN=$(CURDIR)/$(O) /usr/bin/python3 bench/bench.py
 bench-quick: all $(O)/xm-ref
@@ -122,7 +127,7 @@ test: deps
 	$(MAKE) O=build/san SAN=1 test-bins
 	XM_BIN=$(CURDIR)/build/san tests/run.sh
 
-demo: deps all
+demo: deps all $(O)/xdp_pass.bpf.o
 	XM_BIN=$(CURDIR)/$(O) scripts/demo.sh $(DEV)
 
 clean:

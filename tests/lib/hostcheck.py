@@ -27,6 +27,8 @@ import socket
 import struct
 import sys
 
+from encapcheck import csum16
+
 ETH_ERSPAN3 = 0x22EB
 ETH_TEB = 0x6558
 GENEVE_PORT = 6081
@@ -95,15 +97,6 @@ def pcap_frames(path, partial=False):
         out.append(b[o + 16:o + 16 + incl])
         o += 16 + incl
     return out
-
-
-def csum16(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return s
 
 
 def tcp_of(frame):
