@@ -197,9 +197,13 @@ __attribute__((noinline)) int xm_fast_send(struct xdp_md *ctx, __u64 mask,
 	st->to_fast++;
 	if (e->path == XM_PATH_XDP_TX)
 		return XDP_TX;
-	/* The daemon fills tx_ports before it marks any entry XDP; a
-	 * refused redirect is counted by the tracepoints below. */
-	return (int)bpf_redirect_map(&tx_ports, 0, XDP_DROP);
+	/* A redirect the device refuses later is counted by the
+	 * tracepoints below; one that cannot even start (no device in
+	 * tx_ports) here. */
+	if (bpf_redirect_map(&tx_ports, 0, 0) == XDP_REDIRECT)
+		return XDP_REDIRECT;
+	st->fast_xmit_err++;
+	return XDP_DROP;
 undo:
 	bpf_xdp_adjust_head(ctx, (int)tlen);
 fallback:

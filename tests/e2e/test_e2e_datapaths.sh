@@ -137,6 +137,16 @@ check "dp_auto_noxmit_afxdp" xm_wait 10 status_has 'path afxdp (tx device takes 
 check_eq dp_auto_noxmit_dpinfo "$(in_dut $CTL status -j | "$PY" -c "import json,sys;d=json.load(sys.stdin);print(d['datapath'], d['tx_xdp_xmit'])")" "auto False"
 xm_napi "$NS_COL" "$DEV_CB"
 check "dp_auto_back_to_xdp" xm_wait 5 status_has 'vx4 remote .* path xdp$'
+
+# A redirect that cannot start (the TX device gone from the devmap) is
+# counted, not lost silently: the copies are in sent and in
+# fast_xmit_err.
+in_dut $CTL rule add proto udp dport 6000 collector vx4
+bpftool map delete pinned "/sys/fs/bpf/xdp-mirror/$DEV_DA/tx_ports" key 0 0 0 0 ||
+	fail dp_xmit_err_setup "could not empty tx_ports"
+in_ns "$NS_GEN" "$PY" "$CMP" send "$DEV_GA" || fail dp_xmit_err_send "sending failed"
+check "dp_xmit_err_counted" xm_wait 5 bash -c "[ \"\$(nsenter --net=/run/netns/$NS_DUT $CTL stats -j |
+	$PY -c \"import json,sys;d=json.load(sys.stdin);print(d['device']['fast_xmit_err'], d['collectors'][0]['xdp']['sent'])\")\" = '$per $per' ]"
 in_dut "$XM_BIN/mirror-appliance" stop --dev "$DEV_DA" >/dev/null 2>&1
 
 [ "$xm_fail_count" -eq 0 ]
