@@ -142,6 +142,37 @@ static __always_inline void xm_fast_pkt(struct xdp_md *ctx,
 }
 
 /*
+ * Copy the filled-in header h (tlen bytes) to the (already grown) head of
+ * the frame: 4-byte words, then the last 2 bytes (header lengths are
+ * even), when the frame is long enough for the verifier to see every
+ * store inside it; bpf_xdp_store_bytes otherwise.  Returns 0 or -1.
+ */
+static __always_inline int xm_fast_write(struct xdp_md *ctx,
+					 const struct xm_tmpl *h, __u32 tlen)
+{
+	__u8 *o = (void *)(long)ctx->data;
+	__u8 *end = (void *)(long)ctx->data_end;
+	__u32 i, off;
+
+	if (o + XM_TMPL_MAX + 8 > end)
+		return bpf_xdp_store_bytes(ctx, 0, (void *)h->hdr, tlen) ? -1 : 0;
+	XM_UNROLL
+	for (i = 0; i < XM_TMPL_MAX / 4; i++) {
+		if (i * 4 + 4 > tlen)
+			break;
+		*(__u32 *)(o + i * 4) = *(const __u32 *)(h->hdr + i * 4);
+	}
+	off = tlen - 2;
+	if (off > XM_TMPL_MAX - 2)
+		return -1;
+	o += off;	/* a variable offset needs its own bounds check */
+	if (o + 2 > end)
+		return -1;
+	*(__u16 *)o = *(const __u16 *)(h->hdr + off);
+	return 0;
+}
+
+/*
  * Encapsulate the frame for the one collector of mask and send it from
  * here.  Returns the XDP verdict, or -1 (frame unchanged) when the copy
  * has to go through AF_XDP instead.  A global function: the verifier
@@ -184,7 +215,7 @@ __attribute__((noinline)) int xm_fast_send(struct xdp_md *ctx, __u64 mask,
 
 	if (bpf_xdp_adjust_head(ctx, -(int)tlen))
 		goto fallback;
-	if (bpf_xdp_store_bytes(ctx, 0, h->hdr, tlen))
+	if (xm_fast_write(ctx, h, tlen))
 		goto undo;
 	if (n < len && bpf_xdp_adjust_tail(ctx, (int)n - (int)len))
 		goto undo;
