@@ -36,23 +36,13 @@
 #include <bpf/bpf_helpers.h>
 
 #define XM_CTX struct xdp_md
+#define XM_CTX_IS_XDP 1
 #include "xm_classify.bpf.h"
 #include "xm_meta.bpf.h"
 
 /* Set by the daemon before load. */
 const volatile __u32 nic_ifindex = 0;	/* the NIC: a rule's iif */
 const volatile __u32 peer_ifindex = 0;	/* xmt<N> */
-
-__attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
-{
-	const struct xm_filter *flt;
-	__u32 key = slot;
-
-	flt = bpf_map_lookup_elem(&filters, &key);
-	if (!flt)
-		return 0;
-	return xm_cbpf_run_xdp(&flt->prog, ctx) != 0;
-}
 
 /*
  * Classify a clone of direction dir (XM_DIR_*) again and put its

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 
 #define XM_CTX struct xdp_md
+#define XM_CTX_IS_XDP 1
 #include "xm_classify.bpf.h"
 #include "xm_meta.bpf.h"
 
@@ -31,22 +32,6 @@ const volatile __u32 fast_on = 0;
  * device and the id of our tx_ports map. */
 __u32 rx_ifindex = 0;
 __u32 tx_ports_id = 0;
-
-/*
- * Run the pcap filter in slot on the frame: 1 on a match.  A global
- * (not inlined) function, so the verifier checks the interpreter once on
- * its own instead of in every context of the rule walk that calls it.
- */
-__attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
-{
-	const struct xm_filter *flt;
-	__u32 key = slot;
-
-	flt = bpf_map_lookup_elem(&filters, &key);
-	if (!flt)
-		return 0;
-	return xm_cbpf_run_xdp(&flt->prog, ctx) != 0;
-}
 
 /*
  * A matched frame longer than a UMEM frame takes (only possible in

@@ -2,7 +2,8 @@
 /*
  * xm_classify.bpf.h - the live-table search over the maps of
  * xm_maps.bpf.h, for any BPF program type.  The includer defines XM_CTX
- * (its context type) and xm_filter_run(XM_CTX *ctx, __u32 slot), which
+ * (its context type) and either XM_CTX_IS_XDP (XDP programs: the filter
+ * runner below) or its own xm_filter_run(XM_CTX *ctx, __u32 slot), which
  * runs pcap filter slot on the frame and returns 1 on a match.
  */
 #ifndef XM_CLASSIFY_BPF_H
@@ -17,6 +18,24 @@
 #endif
 
 int xm_filter_run(XM_CTX *ctx, __u32 slot);
+
+#ifdef XM_CTX_IS_XDP
+/*
+ * Run the pcap filter in slot on the frame: 1 on a match.  A global
+ * (not inlined) function, so the verifier checks the interpreter once on
+ * its own instead of in every context of the rule walk that calls it.
+ */
+__attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
+{
+	const struct xm_filter *flt;
+	__u32 key = slot;
+
+	flt = bpf_map_lookup_elem(&filters, &key);
+	if (!flt)
+		return 0;
+	return xm_cbpf_run_xdp(&flt->prog, ctx) != 0;
+}
+#endif
 
 /* Search state: the best (prio, id) match so far, in the live half. */
 struct xm_search {
