@@ -234,7 +234,7 @@ static __always_inline int xm_mirror_frame(struct xdp_md *ctx,
 					   const struct xm_rule *r,
 					   const struct xm_flow *f, __u64 len)
 {
-	__u32 orig_len;
+	__u32 orig_len, hash;
 	long ret;
 
 	if (r->action == XM_ACT_SKIP) {
@@ -247,14 +247,16 @@ static __always_inline int xm_mirror_frame(struct xdp_md *ctx,
 		st->passed++;
 		return XDP_PASS;
 	}
-	if (fast_on) {
-		ret = xm_fast_send(ctx, r->coll_mask, r->snaplen,
-				   xm_flow_hash(f), f->dir);
+	hash = xm_flow_hash(f);
+	/* Only a single copy can take the fast path: frames for several
+	 * collectors skip the call and its lookups. */
+	if (fast_on && r->coll_mask && !(r->coll_mask & (r->coll_mask - 1))) {
+		ret = xm_fast_send(ctx, r->coll_mask, r->snaplen, hash, f->dir);
 		if (ret >= 0)
 			return (int)ret;
 	}
 	orig_len = xm_needs_cut(ctx, len) ? (__u32)len : 0;
-	if (xm_meta_push(ctx, r, xm_flow_hash(f), orig_len, XM_DIR_IN)) {
+	if (xm_meta_push(ctx, r, hash, orig_len, XM_DIR_IN)) {
 		st->meta_fail++;
 		st->passed++;
 		return XDP_PASS;
