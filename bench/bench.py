@@ -44,8 +44,10 @@ NAPI on the sender's CPU, so "the DUT's core" needs care):
         lost.
 
 Plus a search over xm-gen --rate for the highest offered rate with zero
-loss (one and two collectors), the mirrors offered the rate at which the
-recipe began to lose, xdp-mirror with 1..10000 rules (mirrorctl -batch),
+loss (one and two collectors; on this VM the threaded veth ring loses
+0.01-2 % even into a bare XDP_DROP peer, so "zero" is "no more than that
+peer's worst loss in a sweep of the same run"), the mirrors offered the
+rate at which the recipe began to lose, xdp-mirror with 1..10000 rules (mirrorctl -batch),
 and the rule-update publish latency (xm-churn).
 
 Output: DIR/<timestamp>.json, .md (tables and ratios) and .png (plots).
@@ -94,11 +96,16 @@ LINK_MTU = 2000
 CONFIGS = {
     "full": {"sizes": [64, 512, 1500], "rules": [1, 100, 1000, 10000],
              "collectors": [1, 2], "reps": 3, "duration": 1.0, "warmup": 0.2,
-             "search_steps": 5, "search_duration": 0.7, "churn_s": 1.0},
+             "search_steps": 5, "search_duration": 0.7, "floor_reps": 2,
+             "churn_s": 1.0},
     "quick": {"sizes": [64], "rules": [1, 100], "collectors": [1],
               "reps": 1, "duration": 0.3, "warmup": 0.1, "search_steps": 1,
-              "search_duration": 0.2, "churn_s": 0.2},
+              "search_duration": 0.2, "floor_reps": 1, "churn_s": 0.2},
 }
+
+
+# Rates at which the XDP_DROP peer measures the topology's own loss.
+FLOOR_RATES = [200000, 500000, 1000000]
 
 
 class BenchError(Exception):
@@ -672,6 +679,7 @@ class Bench:
         self.trials = []
         self.errors = []
         self.extra = {}
+        self.floors = {}
         self.ksoft = ksoftirqd_pids(GEN_CPU)
 
     # -- set-up --
@@ -978,25 +986,39 @@ class Bench:
                                             "error": str(e)})
                         log("ERROR %s %d: %s" % (name, size, e))
 
+    def loss_floor(self, size):
+        """What the topology itself loses: the bare XDP_DROP peer behind
+        the same threaded receive ring at a few rates.  On this VM it
+        loses 0.01-2 % at any rate (the receive kthread is not run for a
+        few milliseconds now and then and the 256-entry veth ring
+        overflows), so "zero loss" can only mean "no more than this".
+        The tolerance is the largest loss of the sweep."""
+        if size in self.floors:
+            return self.floors[size]
+        steps = []
+        for rate in FLOOR_RATES:
+            for _ in range(self.cfg["floor_reps"]):
+                tr = self.trial("baseline", "rate", size, rate=rate,
+                                window=self.cfg["search_duration"], tag="search")
+                steps.append({"rate": rate, "offered_pps": round(tr["offered_pps"]),
+                              "lost": tr["lost_copies"],
+                              "loss_pct": round(tr["loss_pct"], 4)})
+        self.floors[size] = {"tolerance_pct": max(st["loss_pct"] for st in steps),
+                             "steps": steps}
+        return self.floors[size]
+
     def probe(self, name, size, ncoll, rate):
-        """One search step: the XDP_DROP peer at the same rate, then the
-        system.  On this VM even the bare peer loses a few frames in the
-        veth ring now and then (its kthread not run in time), at any
-        rate; a system counts as lossless when it lost no more than the
-        peer did, as a fraction of what was offered."""
-        base = self.trial("baseline", "rate", size, rate=rate,
-                          window=self.cfg["search_duration"], tag="search")
+        """One search step; lossless when the loss is within the floor's."""
+        tol = self.loss_floor(size)["tolerance_pct"]
         tr = self.trial(name, "rate", size, ncoll, 1, rate=rate,
                         window=self.cfg["search_duration"], tag="search")
-        floor = base["loss_pct"] if base["sent"] else 0.0
-        ok = tr["sent"] > 0 and (tr["lost_copies"] <= 0 or tr["loss_pct"] <= floor)
+        ok = tr["sent"] > 0 and tr["loss_pct"] <= tol
         return tr, {"rate": int(rate) if rate else None,
                     "offered_pps": round(tr["offered_pps"]), "lost": tr["lost_copies"],
-                    "loss_pct": round(tr["loss_pct"], 4),
-                    "floor_loss_pct": round(floor, 4), "ok": ok}
+                    "loss_pct": round(tr["loss_pct"], 4), "ok": ok}
 
     def search_zero_loss(self, name, size, ncoll):
-        """Highest offered rate without loss (beyond the floor).  The first
+        """Highest offered rate without loss (beyond the floor's).  The first
         probe offers all the generator can: no loss there means the
         system outran the generator (a lower bound, flagged gen_bound).
         Otherwise bisection over --rate below what that probe offered."""
@@ -1029,12 +1051,10 @@ class Bench:
         st = min(lossy, key=lambda x: x["offered_pps"])
         # The unlimited probe has no --rate: offer what it offered.
         rate = st["rate"] or st["offered_pps"]
+        tol = self.loss_floor(size)["tolerance_pct"]
         out = {"rate": rate, "recipe_offered_pps": st["offered_pps"],
                "recipe_lost": st["lost"], "recipe_loss_pct": st["loss_pct"],
-               "mirrors": {}}
-        base = self.trial("baseline", "rate", size, rate=rate, tag="at_recipe_loss")
-        out["floor"] = {"sent": base["sent"], "lost": base["lost_copies"],
-                        "loss_pct": base["loss_pct"]}
+               "tolerance_pct": tol, "mirrors": {}}
         for name in MIRRORS:
             if not self.systems[name].ready:
                 continue
@@ -1043,6 +1063,7 @@ class Bench:
             out["mirrors"][name] = {"offered_pps": round(tr["offered_pps"]),
                                     "sent": tr["sent"], "lost": tr["lost_copies"],
                                     "loss_pct": tr["loss_pct"],
+                                    "lossless": tr["loss_pct"] <= tol,
                                     "loss_where": tr["loss_where"]}
         return out
 
@@ -1057,6 +1078,7 @@ class Bench:
             for size in sizes:
                 zl["%s/%d%s" % (name, size, sfx)] = self.search_zero_loss(
                     name, size, ncoll)
+        self.extra["loss_floor"] = self.floors
         arl = self.extra.setdefault("at_recipe_loss", {})
         for size in sizes:
             r = self.at_recipe_loss(zl, size, ncoll, sfx)
@@ -1240,9 +1262,10 @@ def markdown(res):
                "veth's NAPI, which runs the XDP programs and for the recipe the tc "
                "filter, as a threaded-NAPI kthread); Mpps of mirrored frames at the "
                "collector, loss over the whole run.  Zero-loss rate: highest offered "
-               "rate at which the system lost no more than the bare XDP_DROP peer did "
-               "at the same rate (this VM's veth ring loses a few frames now and then "
-               "even there); \">=\" where that held at all the generator could offer.\n")
+               "rate at which the system lost no more than the bare XDP_DROP peer "
+               "loses on the same path (this VM's veth ring loses a few frames now and "
+               "then even there; the tolerance per size is below); \">=\" where that "
+               "held at all the generator could offer.\n")
     out.append("| system | frame B | CPU ns/frame (1-core loss %) | offered Mpps | "
                "delivered Mpps | loss % | zero-loss Mpps | where lost (rate run) |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---|")
@@ -1316,24 +1339,25 @@ def markdown(res):
         out.append("Where the recipe drops: the lowest offered rate at which tc-recipe "
                    "lost copies in its zero-loss search, offered again to xdp-mirror "
                    "(copies lost over the whole run):\n")
-        out.append("| frame B | collectors | recipe: offered Mpps, loss % | floor: "
-                   "XDP_DROP peer loss % | system | offered Mpps | frames sent | "
-                   "copies lost (%) | where lost |")
-        out.append("|---:|---:|---|---:|---|---:|---:|---:|---|")
+        out.append("| frame B | collectors | recipe: offered Mpps, loss % | tolerance "
+                   "(floor) % | system | offered Mpps | frames sent | copies lost (%) | "
+                   "within floor | where lost |")
+        out.append("|---:|---:|---|---:|---|---:|---:|---:|---|---|")
         for key in sorted(arl, key=lambda k: (len(k.split("/")), k)):
             a = arl[key]
             size, _, c = key.partition("/c")
             ncoll = int(c or 1)
             if "mirrors" not in a:
-                out.append("| %s | %d | no loss up to %s | | | | | | |" % (
+                out.append("| %s | %d | no loss up to %s | | | | | | | |" % (
                     size, ncoll, fmt(a.get("recipe_lossless_up_to_pps"), 1e-6)))
                 continue
             for name, m in a["mirrors"].items():
-                out.append("| %s | %d | %s, %s | %s | %s | %s | %d | %d (%s) | %s |" % (
+                out.append("| %s | %d | %s, %s | %s | %s | %s | %d | %d (%s) | %s | %s |" % (
                     size, ncoll, fmt(a["recipe_offered_pps"], 1e-6),
-                    fmt(a["recipe_loss_pct"], 1, 1), fmt(a["floor"]["loss_pct"], 1, 3),
+                    fmt(a["recipe_loss_pct"], 1, 1), fmt(a["tolerance_pct"], 1, 3),
                     name, fmt(m["offered_pps"], 1e-6), m["sent"], m["lost"],
-                    fmt(m["loss_pct"], 1, 3), loss_where_str(m.get("loss_where"))))
+                    fmt(m["loss_pct"], 1, 3), "yes" if m["lossless"] else "NO",
+                    loss_where_str(m.get("loss_where"))))
         out.append("")
     ru = res.get("rule_update", {})
     if "latency_us" in ru:
@@ -1345,6 +1369,15 @@ def markdown(res):
     else:
         out.append("Rule-update latency: %s.\n" % (ru.get("skipped") or ru.get("error")
                                                   or "not measured"))
+    fl = res.get("loss_floor", {})
+    if fl:
+        out.append("Loss floor (bare XDP_DROP peer behind the threaded veth ring, rates "
+                   "%s pps): %s.\n" % (
+                       ", ".join(str(r) for r in FLOOR_RATES),
+                       "; ".join("%s B: losses %s %%, tolerance %s %%" % (
+                           size, " ".join(fmt(st["loss_pct"], 1, 3) for st in v["steps"]),
+                           fmt(v["tolerance_pct"], 1, 3))
+                           for size, v in sorted(fl.items(), key=lambda kv: int(kv[0])))))
     g = res["summary"]["gen_cost"]
     out.append("Generator alone (XDP_DROP peer, one core): " + "; ".join(
         "%d B %s ns/frame, %s Mpps" % (size, fmt(v["cpu_ns_per_frame"], 1, 0),
@@ -1503,6 +1536,7 @@ def main():
         "errors": b.errors,
         "zero_loss": b.extra.get("zero_loss", {}),
         "at_recipe_loss": b.extra.get("at_recipe_loss", {}),
+        "loss_floor": b.extra.get("loss_floor", {}),
         "rule_update": b.extra.get("rule_update", {}),
         "rule_load_s": b.extra.get("rule_load_s", {}),
         "elapsed_s": b.extra.get("elapsed_s"),

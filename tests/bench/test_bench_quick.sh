@@ -107,14 +107,19 @@ result("bench_quick_rules", rr == [1, 100], "rule counts measured: %r" % rr)
 zl = res.get("zero_loss", {})
 result("bench_quick_zero_loss", all("%s/64" % s in zl and zl["%s/64" % s]["zero_loss_pps"] >= 0
                                     for s in systems), "zero-loss search: %r" % zl)
+fl = res.get("loss_floor", {}).get("64")
+result("bench_quick_loss_floor", fl and fl["steps"] and
+       fl["tolerance_pct"] == max(st["loss_pct"] for st in fl["steps"]),
+       "loss floor: %r" % fl)
+tol = fl["tolerance_pct"] if fl else -1
 bad = ["%s: %r" % (k, st) for k, v in zl.items() for st in v["steps"]
-       if "floor_loss_pct" not in st or st["ok"] != (st["lost"] <= 0 or
-                                                     st["loss_pct"] <= st["floor_loss_pct"])]
-result("bench_quick_zero_loss_floor", zl and not bad, "steps without a floor: %r" % bad[:3])
+       if st["ok"] != (st["loss_pct"] <= tol)]
+result("bench_quick_zero_loss_floor", zl and not bad, "steps judged wrongly: %r" % bad[:3])
 arl = res.get("at_recipe_loss", {}).get("64")
 ok = arl is not None and ("recipe_lossless_up_to_pps" in arl or (
-    arl["floor"]["sent"] > 0 and sorted(arl["mirrors"]) == sorted(systems[:2]) and
-    all(m["sent"] > 0 and 0 <= m["lost"] <= m["sent"] for m in arl["mirrors"].values())))
+    arl["tolerance_pct"] == tol and sorted(arl["mirrors"]) == sorted(systems[:2]) and
+    all(m["sent"] > 0 and 0 <= m["lost"] <= m["sent"] and
+        m["lossless"] == (m["loss_pct"] <= tol) for m in arl["mirrors"].values())))
 result("bench_quick_at_recipe_loss", ok, "at the recipe's loss rate: %r" % arl)
 ru = res.get("rule_update", {})
 result("bench_quick_rule_update", "latency_us" in ru or "skipped" in ru,
