@@ -58,6 +58,7 @@ static void xm_unmap(void *p, size_t sz)
  * as C arrays. */
 _Static_assert(sizeof(struct xm_rule) % 8 == 0, "xm_rule stride");
 _Static_assert(sizeof(struct xm_tuple) % 8 == 0, "xm_tuple stride");
+_Static_assert(XM_MAX_RULES < 0xffff, "xm_tuple.solo holds a slot + 1");
 
 #define XM_RULES_SZ (2 * (size_t)XM_MAX_RULES * sizeof(struct xm_rule))
 #define XM_TUPLES_SZ (2 * (size_t)XM_MAX_TUPLES * sizeof(struct xm_tuple))
@@ -193,6 +194,7 @@ static int xm_tuple_same(const struct xm_tuple *a, const struct xm_tuple *b)
 	struct xm_tuple x = *a, y = *b;
 
 	x.min_prio = y.min_prio = 0;
+	x.solo = y.solo = 0;
 	return !memcmp(&x, &y, sizeof(x));
 }
 
@@ -226,6 +228,24 @@ static int xm_layout_tuple(struct xm_layout *l, const struct xm_rule *r)
 	return (int)l->ntuples++;
 }
 
+/* Mark the tuples left with one distinct key: the classifier checks
+ * that rule directly.  Its hash entry stays (the table stays whole). */
+static void xm_layout_solo(struct xm_layout *l)
+{
+	__u32 count[XM_MAX_TUPLES] = { 0 }, last[XM_MAX_TUPLES] = { 0 };
+	__u32 i, ti;
+
+	for (i = 0; i < l->nkv; i++) {
+		ti = l->kv[i].key.tuple;
+		if (ti >= XM_MAX_TUPLES)
+			continue;
+		count[ti]++;
+		last[ti] = l->kv[i].slot;
+	}
+	for (ti = 0; ti < l->ntuples; ti++)
+		l->tuples[ti].solo = count[ti] == 1 ? (__u16)(last[ti] + 1) : 0;
+}
+
 /* Tuples, residual list and sorted, de-duplicated hash entries of the
  * sorted rules t[0..n) for half idx. */
 static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
@@ -253,6 +273,7 @@ static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
 				 sizeof(l->kv[i].key)))
 			l->kv[j++] = l->kv[i];
 	l->nkv = j;
+	xm_layout_solo(l);
 }
 
 #define XM_HASH_CHUNK 1024

@@ -156,7 +156,11 @@ struct xm_tuple {
 	__u8 dst_plen;
 	__u8 tcp_mask;
 	__u8 dir;
-	__u8 pad[3];
+	__u8 pad;
+	/* 1 + the slot of the tuple's only rule, 0 when it has several:
+	 * one rule is checked directly, which is cheaper than hashing the
+	 * frame's key (a SPAN feed often has one rule per shape). */
+	__u16 solo;
 	__u8 src_mask[16];
 	__u8 dst_mask[16];
 };

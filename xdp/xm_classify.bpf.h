@@ -37,6 +37,19 @@ __attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
 }
 #endif
 
+/*
+ * xm_rule_match as a global function: the verifier checks it once on its
+ * own, instead of once per call site in every state of the rule walk (the
+ * tc programs would otherwise exceed its instruction budget).
+ */
+__attribute__((noinline)) int xm_rule_match_one(const struct xm_rule *r,
+						const struct xm_flow *f)
+{
+	if (!r || !f)
+		return 0;
+	return xm_rule_match(r, f);
+}
+
 /* Search state: the best (prio, id) match so far, in the live half. */
 struct xm_search {
 	const struct xm_flow *flow;
@@ -85,6 +98,12 @@ static long xm_tuple_one(__u32 i, void *data)
 	/* Sorted by min_prio: nothing from here on can win. */
 	if (s->found >= 0 && t->min_prio > s->best_prio)
 		return 1;
+	if (t->solo) {
+		r = xm_rule_at(s->idx, t->solo - 1);
+		if (r && xm_rule_match_one(r, s->flow))
+			xm_search_take(s, r, t->solo - 1);
+		return 0;
+	}
 	if (!xm_rule_key_of_flow(s->flow, t, i, s->idx, &k))
 		return 0;
 	slot = bpf_map_lookup_elem(&rule_hash, &k);
@@ -118,7 +137,7 @@ static long xm_resid_one(__u32 i, void *data)
 	if (s->found >= 0 &&
 	    !xm_rule_before(r->prio, r->id, s->best_prio, s->best_id))
 		return 1;
-	if (!xm_rule_match(r, s->flow))
+	if (!xm_rule_match_one(r, s->flow))
 		return 0;
 	if ((r->fields & XM_F_FILTER) && !xm_filter_run(s->ctx, r->filter))
 		return 0;

@@ -959,7 +959,7 @@ static void tc_frame(struct tc_ctx *x, struct xm_tgroup *g, const char *what,
 	const struct xm_rule *r;
 	struct xm_dev_stats st;
 	struct xm_flow f;
-	__u32 retval;
+	__u32 retval = 0;
 	__u64 p;
 	int ref, err;
 

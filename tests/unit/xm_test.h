@@ -417,6 +417,7 @@ static inline int xm_t_tuple_same(const struct xm_tuple *a,
 	struct xm_tuple x = *a, y = *b;
 
 	x.min_prio = y.min_prio = 0;
+	x.solo = y.solo = 0;
 	return !memcmp(&x, &y, sizeof(x));
 }
 
@@ -553,6 +554,19 @@ static inline int xm_t_check_half(struct xm_tgroup *g, const char *what,
 				 sizeof(want[i].key)))
 			want[j++] = want[i];
 	nw = j;
+	/* A tuple with one distinct key names its rule (slot + 1). */
+	for (i = 0; i < nt; i++) {
+		__u32 cnt = 0, solo = 0;
+
+		for (j = 0; j < nw; j++)
+			if (want[j].key.tuple == i) {
+				cnt++;
+				solo = want[j].slot + 1;
+			}
+		XM_EXPECT(g, tu[i].solo == (cnt == 1 ? solo : 0),
+			  "%s: half %u tuple %u: solo %u with %u keys (want %u)",
+			  what, idx, i, tu[i].solo, cnt, cnt == 1 ? solo : 0);
+	}
 
 	ngot = xm_t_hash_dump(m->rule_hash, &got);
 	if (ngot < 0) {
