@@ -52,26 +52,35 @@ XM_INLINE __u32 xm_rol32(__u32 w, unsigned int s)
 	return (w << s) | (w >> (32 - s));
 }
 
+XM_INLINE __u32 xm_hash_round(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51u;
+	k = xm_rol32(k, 15) * 0x1b873593u;
+	return xm_rol32(h ^ k, 13) * 5 + 0xe6546b64u;
+}
+
 /* Flow hash over addresses and ports (murmur3-style mixing): spreads
- * flows over a collector's RSS queues via the outer UDP source port. */
+ * flows over a collector's RSS queues via the outer UDP source port.
+ * An IPv4 address is one word: three rounds instead of nine. */
 XM_INLINE __u32 xm_flow_hash(const struct xm_flow *f)
 {
 	const __u32 *s = (const __u32 *)f->src;
 	const __u32 *d = (const __u32 *)f->dst;
 	__u32 h = 0x9747b28cu ^ f->proto;
-	__u32 w[9];
 	int i;
 
-	w[0] = s[0]; w[1] = s[1]; w[2] = s[2]; w[3] = s[3];
-	w[4] = d[0]; w[5] = d[1]; w[6] = d[2]; w[7] = d[3];
-	w[8] = ((__u32)f->sport << 16) | f->dport;
-	XM_UNROLL
-	for (i = 0; i < 9; i++) {
-		__u32 k = w[i] * 0xcc9e2d51u;
-
-		k = xm_rol32(k, 15) * 0x1b873593u;
-		h = xm_rol32(h ^ k, 13) * 5 + 0xe6546b64u;
+	if (f->family == 4) {
+		h = xm_hash_round(h, s[0]);
+		h = xm_hash_round(h, d[0]);
+	} else {
+		XM_UNROLL
+		for (i = 0; i < 4; i++)
+			h = xm_hash_round(h, s[i]);
+		XM_UNROLL
+		for (i = 0; i < 4; i++)
+			h = xm_hash_round(h, d[i]);
 	}
+	h = xm_hash_round(h, ((__u32)f->sport << 16) | f->dport);
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
 	h ^= h >> 13;

@@ -51,9 +51,9 @@ def rol32(w, s):
 
 def flow_hash(frame):
     """xm_flow_hash() of include/xm_parse.h, written again from its
-    definition: murmur3-style mixing of the addresses (IPv4 in the first
-    4 of 16 bytes, words read little-endian as on x86), the protocol and
-    the ports.  None for frames this simple parser does not follow."""
+    definition: murmur3-style mixing of the addresses (an IPv4 address
+    is one word, an IPv6 one four; words read little-endian as on x86),
+    the protocol and the ports.  None for frames this simple parser does not follow."""
     p = 12
     etype = struct.unpack_from("!H", frame, p)[0]
     ntags = 0
@@ -80,7 +80,10 @@ def flow_hash(frame):
     if proto not in (6, 17, 132):
         return None
     sport, dport = struct.unpack_from("!HH", frame, l4)
-    words = list(struct.unpack("<4I", src)) + list(struct.unpack("<4I", dst))
+    if etype == 0x0800:     # one word per address
+        words = [struct.unpack("<I", src[:4])[0], struct.unpack("<I", dst[:4])[0]]
+    else:
+        words = list(struct.unpack("<4I", src)) + list(struct.unpack("<4I", dst))
     words.append((sport << 16) | dport)
     h = 0x9747b28c ^ proto
     for w in words:
