@@ -38,12 +38,20 @@ __attribute__((noinline)) int xm_filter_run(struct xdp_md *ctx, __u32 slot)
 #endif
 
 /*
- * xm_rule_match as a global function: the verifier checks it once on its
- * own, instead of once per call site in every state of the rule walk (the
- * tc programs would otherwise exceed its instruction budget).
+ * Calls cost: every BPF-to-BPF return goes through the CPU's return-stack
+ * mitigation, so the XDP programs inline the rule match and the first
+ * tuple's lookup.  The tc programs cannot afford that in verifier
+ * instructions: for them the match is a global function (checked once on
+ * its own) and the first tuple a plain call.
  */
-__attribute__((noinline)) int xm_rule_match_one(const struct xm_rule *r,
-						const struct xm_flow *f)
+#ifdef XM_CTX_IS_XDP
+#define XM_HOT_INLINE __always_inline
+#else
+#define XM_HOT_INLINE __attribute__((noinline))
+#endif
+
+static XM_HOT_INLINE int xm_rule_match_one(const struct xm_rule *r,
+					   const struct xm_flow *f)
 {
 	if (!r || !f)
 		return 0;
@@ -83,8 +91,9 @@ static __always_inline void xm_search_take(struct xm_search *s,
 	s->best_id = r->id;
 }
 
-/* One tuple: a hash lookup with the frame's key under its masks. */
-static long xm_tuple_one(__u32 i, void *data)
+/* One tuple: a hash lookup with the frame's key under its masks, or
+ * its only rule checked directly. */
+static XM_HOT_INLINE long xm_tuple_do(__u32 i, void *data)
 {
 	struct xm_search *s = data;
 	const struct xm_rule *r;
@@ -117,7 +126,7 @@ static long xm_tuple_one(__u32 i, void *data)
 
 static long xm_tuple_next(__u32 i, void *data)
 {
-	return xm_tuple_one(i + 1, data);
+	return xm_tuple_do(i + 1, data);
 }
 
 /* One residual rule, in (prio, id) order: the first match ends it. */
@@ -171,7 +180,7 @@ xm_classify(XM_CTX *ctx, const struct xm_flow *f)
 		nr = XM_MAX_RULES;
 	/* Most tables have one shape: its lookup is made directly, which
 	 * saves the loop helper's indirect calls on every frame. */
-	if (nt && !xm_tuple_one(0, &s) && nt > 1)
+	if (nt && !xm_tuple_do(0, &s) && nt > 1)
 		bpf_loop(nt - 1, xm_tuple_next, &s, 0);
 	if (nr)
 		bpf_loop(nr, xm_resid_one, &s, 0);
