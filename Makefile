@@ -21,7 +21,7 @@ endif
 
 BPF_CFLAGS := -target bpf -g -O2 -Wall -Werror -Iinclude -I$(ARCH_INC)
 
-HDRS := $(wildcard include/*.h include/proto/*.h common/*.h)
+HDRS := $(wildcard include/*.h include/proto/*.h common/*.h datapath/*.h ctl/*.h)
 COMMON_SRCS := $(wildcard common/*.c)
 DP_SRCS := $(wildcard datapath/*.c)
 CTL_SRCS := $(wildcard ctl/*.c)
