@@ -623,10 +623,41 @@ static int xm_fast_publish(struct xm_daemon *d, const struct xm_tmpl_table *t)
 	return 0;
 }
 
+/* Idle workers sleep in poll: wake them to pick up a new table, so the
+ * old one can be freed. */
+static void xm_daemon_wake_workers(struct xm_daemon *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->opt.queues; i++)
+		if (d->w[i].started)
+			xm_worker_wake(&d->w[i]);
+}
+
+/* Every collector slot into c[XM_MAX_COLLECTORS] (a free or unreadable
+ * slot reads as zeros): one batch read of the array map, where a lookup
+ * per slot would cost 64 syscalls each refresh; one lookup per slot where
+ * the kernel has no batch operations. */
+static void xm_read_collectors(struct xm_daemon *d, struct xm_collector *c)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[XM_MAX_COLLECTORS], count = XM_MAX_COLLECTORS, id, out;
+
+	memset(c, 0, XM_MAX_COLLECTORS * sizeof(*c));
+	if (!bpf_map_lookup_batch(d->maps.collectors, NULL, &out, keys, c,
+				  &count, &opts) || errno == ENOENT) {
+		if (count == XM_MAX_COLLECTORS)
+			return;
+	}
+	for (id = 0; id < XM_MAX_COLLECTORS; id++)
+		if (bpf_map_lookup_elem(d->maps.collectors, &id, &c[id]))
+			memset(&c[id], 0, sizeof(c[id]));
+}
+
 static void xm_tmpl_refresh(struct xm_daemon *d)
 {
 	struct xm_tmpl_table *t, *cur = d->tmpl;
-	struct xm_collector c;
+	struct xm_collector *c = d->coll_buf;
 	__u32 id;
 
 	xm_tmpl_reclaim(d);
@@ -638,12 +669,10 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return;
+	xm_read_collectors(d, c);
 	for (id = 0; id < XM_MAX_COLLECTORS; id++) {
-		memset(&c, 0, sizeof(c));
-		if (bpf_map_lookup_elem(d->maps.collectors, &id, &c))
-			continue;
-		c.name[XM_NAME_LEN - 1] = '\0';
-		xm_coll_tmpl(d, id, &c, &t->ent[id]);
+		c[id].name[XM_NAME_LEN - 1] = '\0';
+		xm_coll_tmpl(d, id, &c[id], &t->ent[id]);
 	}
 	if (cur && !memcmp(cur->ent, t->ent, sizeof(t->ent))) {
 		free(t);
@@ -660,6 +689,7 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 	__atomic_store_n(&d->tmpl, t, __ATOMIC_RELEASE);
 	if (cur)
 		d->retired[d->nretired++] = cur;
+	xm_daemon_wake_workers(d);
 }
 
 /* ---- lifecycle ------------------------------------------------------ */
@@ -694,8 +724,12 @@ static int xm_daemon_workers(struct xm_daemon *d, char *msg, size_t len)
 
 int xm_daemon_start(struct xm_daemon *d, char *msg, size_t len)
 {
+	unsigned int i;
 	int err;
 
+	/* Before anything can fail: stop closes what workers opened. */
+	for (i = 0; i < XM_MAX_QUEUES; i++)
+		d->w[i].wake_fd = -1;
 	err = xm_bpffs_ensure();
 	if (err) {
 		snprintf(msg, len, "cannot mount bpffs on /sys/fs/bpf: %s",
@@ -849,6 +883,7 @@ void xm_daemon_stop(struct xm_daemon *d)
 		d->attached = false;
 	}
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+	xm_daemon_wake_workers(d);
 	for (i = 0; i < d->opt.queues; i++) {
 		xm_worker_join(&d->w[i]);
 		xm_worker_fini(&d->w[i]);

@@ -62,6 +62,7 @@ struct xm_worker {
 	/* Generation of the template table this worker last picked up;
 	 * written by the worker, read by the main thread. */
 	__u64 seen_gen;
+	int wake_fd;			/* eventfd: stop, or a new table */
 };
 
 #define XM_RETIRED_MAX 16
@@ -100,6 +101,7 @@ struct xm_daemon {
 	size_t seq_len;
 	int stop;			/* atomic: workers exit when set */
 	struct xm_worker w[XM_MAX_QUEUES];
+	struct xm_collector coll_buf[XM_MAX_COLLECTORS];	/* refresh's */
 };
 
 /* daemon.c */
@@ -112,6 +114,7 @@ int xm_daemon_publish_ready(struct xm_daemon *d);
 int xm_worker_init(struct xm_worker *w, struct xm_daemon *d,
 		   unsigned int id, int cpu);
 int xm_worker_start(struct xm_worker *w);
+void xm_worker_wake(struct xm_worker *w);
 void xm_worker_join(struct xm_worker *w);
 void xm_worker_fini(struct xm_worker *w);
 

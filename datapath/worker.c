@@ -12,13 +12,18 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon.h"
 
 #define XM_BATCH 64u
-#define XM_IDLE_POLL_MS 10
+/* An idle worker sleeps until frames arrive or the daemon wakes it (stop,
+ * new template table); the timeout is only a safety net.  Each wakeup of
+ * an idle thread costs tens of microseconds of CPU in a VM. */
+#define XM_IDLE_POLL_MS 1000
 #define XM_KICK_MAX 64		/* copy mode sends 32 frames per sendto */
 #define XM_CHUNK_MASK ((__u64)XM_FRAME_SIZE - 1)
 
@@ -278,16 +283,31 @@ static __u32 xm_erspan_now(void)
 
 static void xm_worker_idle(struct xm_worker *w)
 {
-	struct pollfd pfd = { .fd = w->q->rx_fd, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = w->q->rx_fd, .events = POLLIN },
+		{ .fd = w->wake_fd, .events = POLLIN },
+	};
+	__u64 n;
 
 	if (xm_tx_unconsumed(&w->q->tx)) {
 		xm_worker_kick(w);
 		return;
 	}
-	/* Sleep until frames arrive; the timeout bounds how late a stop
-	 * request or a template change is noticed. */
 	w->ws->wakeups++;
-	poll(&pfd, 1, XM_IDLE_POLL_MS);
+	if (poll(pfd, 2, XM_IDLE_POLL_MS) > 0 && (pfd[1].revents & POLLIN) &&
+	    read(w->wake_fd, &n, sizeof(n)) < 0)
+		return;	/* EAGAIN: another read drained it */
+}
+
+/* Make an idle worker go round its loop once: it then sees a stop
+ * request and moves its template epoch, which lets the daemon free old
+ * tables. */
+void xm_worker_wake(struct xm_worker *w)
+{
+	__u64 one = 1;
+
+	if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof(one)) < 0)
+		return;	/* the counter is full: a wakeup is pending anyway */
 }
 
 static void xm_worker_step(struct xm_worker *w)
@@ -336,6 +356,9 @@ int xm_worker_init(struct xm_worker *w, struct xm_daemon *d,
 	__u32 nfill = XM_FRAMES_PER_QUEUE / 2, i, idx;
 
 	memset(w, 0, sizeof(*w));
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->wake_fd < 0)
+		return -errno;
 	w->d = d;
 	w->id = id;
 	w->cpu = cpu;
@@ -396,4 +419,7 @@ void xm_worker_fini(struct xm_worker *w)
 	free(w->free);
 	free(w->recycle);
 	w->free = w->recycle = NULL;
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	w->wake_fd = -1;
 }
