@@ -55,6 +55,17 @@ def recv_all(c):
         got += b
 
 
+# SO_MAX_PACING_RATE (asm-generic/socket.h); not in every Python.
+SO_MAX_PACING_RATE = getattr(socket, "SO_MAX_PACING_RATE", 47)
+
+
+def pace(sock, rate):
+    """TCP's own pacing at rate bytes/s (0: none): its GSO super-frames
+    then leave spread out instead of back to back."""
+    if rate:
+        sock.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE, rate)
+
+
 def cmd_serve(a):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -64,6 +75,7 @@ def cmd_serve(a):
     s.settimeout(30)
     c, _ = s.accept()
     c.settimeout(30)
+    pace(c, a.pace)
     ok = recv_all(c) == pattern(a.bytes)
     c.sendall(pattern(a.back))
     c.close()
@@ -72,6 +84,7 @@ def cmd_serve(a):
 
 def cmd_send(a):
     c = socket.create_connection((a.ip, a.port), timeout=30)
+    pace(c, a.pace)
     c.sendall(pattern(a.bytes))
     c.shutdown(socket.SHUT_WR)
     ok = recv_all(c) == pattern(a.back)
@@ -316,6 +329,8 @@ def main():
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--bytes", type=int, required=True)
         p.add_argument("--back", type=int, required=True)
+        p.add_argument("--pace", type=int, default=0,
+                       help="TCP pacing rate, bytes/s (0: unpaced)")
         if name == "serve":
             p.add_argument("--ready", required=True)
     a = ap.parse_args()
