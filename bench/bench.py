@@ -95,7 +95,7 @@ LINK_MTU = 2000
 
 CONFIGS = {
     "full": {"sizes": [64, 512, 1500], "rules": [1, 100, 1000, 10000],
-             "collectors": [1, 2], "reps": 3, "duration": 1.0, "warmup": 0.2,
+             "collectors": [1, 2], "reps": 5, "duration": 1.0, "warmup": 0.2,
              "search_steps": 5, "search_duration": 0.7, "floor_reps": 2,
              "churn_s": 1.0},
     "quick": {"sizes": [64], "rules": [1, 100], "collectors": [1],
@@ -1114,15 +1114,21 @@ class Bench:
             self.extra["rule_update"] = self.churn()
         except (BenchError, subprocess.TimeoutExpired, ValueError) as e:
             self.extra["rule_update"] = {"error": str(e)}
-        # 4. xdp-mirror rule counts
+        # 4. xdp-mirror rule counts, each followed by a 1-rule run: this
+        # machine's speed drifts between phases, so N rules are compared
+        # with 1 rule measured minutes apart at most.
         loads = {1: self.systems["xdp-mirror"].info.get("rule_load_s")}
+        m = self.systems["xdp-mirror"]
         for n in cfg["rules"][1:]:
             log("xdp-mirror with %d rules" % n)
-            m = self.systems["xdp-mirror"]
             m.ready = self.start("xdp-mirror", 1, n)
             if m.ready:
                 loads[n] = m.info.get("rule_load_s")
                 self.measure_group(["xdp-mirror"], [cfg["sizes"][0]], 1, n, "rules")
+            m.ready = self.start("xdp-mirror", 1, 1)
+            if m.ready:
+                self.measure_group(["xdp-mirror"], [cfg["sizes"][0]], 1, 1,
+                                   "rules-ref%d" % n)
         self.extra["rule_load_s"] = loads
         # 5. two collectors per rule, all systems
         for ncoll in cfg["collectors"][1:]:
@@ -1300,20 +1306,26 @@ def markdown(res):
     out.append("")
     out.append("xdp-mirror with N rules (one shape, the matching rule last), %d-byte frames:\n"
                % res["meta"]["config"]["sizes"][0])
-    out.append("| rules | load s | CPU ns/frame | offered Mpps | delivered Mpps | loss % |")
-    out.append("|---:|---:|---:|---:|---:|---:|")
+    out.append("| rules | load s | CPU ns/frame | 1 rule right after | N / 1 rule | "
+               "offered Mpps | delivered Mpps | loss % |")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
     loads = res.get("rule_load_s", {})
+    size0 = res["meta"]["config"]["sizes"][0]
     for n in res["meta"]["config"]["rules"]:
-        r = find(rows, system="xdp-mirror", rules=n, collectors=1,
-                 size=res["meta"]["config"]["sizes"][0])
+        r = find(rows, system="xdp-mirror", rules=n, collectors=1, size=size0,
+                 group="sizes" if n == 1 else "rules")
+        ref = find(rows, system="xdp-mirror", rules=1, collectors=1, size=size0,
+                   group="rules-ref%d" % n) if n > 1 else None
         err = [e for e in res["errors"] if e.get("system") == "xdp-mirror"
                and e.get("rules") == n]
         if not r:
-            out.append("| %d | %s | failed: %s | | | |" % (
+            out.append("| %d | %s | failed: %s | | | | | |" % (
                 n, "n/a", err[0]["error"] if err else "no data"))
             continue
-        out.append("| %d | %s | %s | %s | %s | %s |" % (
+        rc = ref["cpu_ns_per_frame"] if ref else None
+        out.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
             n, fmt(loads.get(str(n), loads.get(n)), 1, 2), fmt(r["cpu_ns_per_frame"], 1, 0),
+            fmt(rc, 1, 0), fmt(ratio(r["cpu_ns_per_frame"], rc)),
             fmt(r["offered_pps"], 1e-6), fmt(r["delivered_pps"], 1e-6),
             fmt(r["loss_pct"], 1, 1)))
     out.append("")

@@ -102,8 +102,11 @@ result("bench_quick_baseline", all(v["cpu_ns_per_frame"] and v["cpu_ns_per_frame
        "generator baseline missing: %r" % g)
 
 rr = sorted(x["rules"] for x in rows if x["system"] == "xdp-mirror" and x["size"] == 64
-            and x["collectors"] == 1)
+            and x["collectors"] == 1 and x["group"] in ("sizes", "rules"))
 result("bench_quick_rules", rr == [1, 100], "rule counts measured: %r" % rr)
+ref = [x for x in rows if x["system"] == "xdp-mirror" and x["group"] == "rules-ref100"]
+result("bench_quick_rules_ref", len(ref) == 1 and ref[0]["rules"] == 1 and
+       ref[0]["cpu_ns_per_frame"] is not None, "1-rule run next to 100 rules: %r" % ref)
 zl = res.get("zero_loss", {})
 result("bench_quick_zero_loss", all("%s/64" % s in zl and zl["%s/64" % s]["zero_loss_pps"] >= 0
                                     for s in systems), "zero-loss search: %r" % zl)
