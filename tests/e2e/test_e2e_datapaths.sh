@@ -12,11 +12,7 @@
 # redirects.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
-tmp=$(mktemp -d)
-cap_pid=
-cleanup() { [ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null; wait 2>/dev/null; xm_topo_down; rm -rf "$tmp"; }
-trap cleanup EXIT
-CTL="$XM_BIN/mirrorctl -d $DEV_DA"
+xm_e2e_begin
 CMP="$XM_TESTS/lib/dpcompare.py"
 
 xm_topo_up && xm_topo_ipv6 || { fail dp_topology "could not build namespaces"; exit 1; }

@@ -11,11 +11,7 @@
 # byte-identical; exact frame counts, and mirrorctl stats agree.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
-tmp=$(mktemp -d)
-cap_pid=
-cleanup() { [ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null; wait 2>/dev/null; xm_topo_down; rm -rf "$tmp"; }
-trap cleanup EXIT
-CTL="$XM_BIN/mirrorctl -d $DEV_DA"
+xm_e2e_begin
 CHECK="$XM_TESTS/lib/encapcheck.py"
 
 xm_topo_up && xm_topo_ipv6 || { fail encap_topology "could not build namespaces"; exit 1; }

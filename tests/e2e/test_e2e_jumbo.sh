@@ -8,11 +8,7 @@
 # frames that fit arrive whole.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
-tmp=$(mktemp -d)
-cap_pid=
-cleanup() { [ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null; wait 2>/dev/null; xm_topo_down; rm -rf "$tmp"; }
-trap cleanup EXIT
-CTL="$XM_BIN/mirrorctl -d $DEV_DA"
+xm_e2e_begin
 XSK_MAX=3840
 
 xm_topo_up || { fail jumbo_topology "could not build namespaces"; exit 1; }

@@ -13,11 +13,7 @@
 # it exactly.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
-tmp=$(mktemp -d)
-cap_pid=
-cleanup() { [ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null; wait 2>/dev/null; xm_topo_down; rm -rf "$tmp"; }
-trap cleanup EXIT
-CTL="$XM_BIN/mirrorctl -d $DEV_DA"
+xm_e2e_begin
 RC="$XM_TESTS/lib/rulecheck.py"
 
 xm_topo_up || { fail rules_topology "could not build namespaces"; exit 1; }

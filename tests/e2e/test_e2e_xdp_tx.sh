@@ -8,11 +8,7 @@
 # the appliance's dA is 10.$o.9.1/24.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
-tmp=$(mktemp -d)
-cap_pid=
-cleanup() { [ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null; wait 2>/dev/null; xm_topo_down; rm -rf "$tmp"; }
-trap cleanup EXIT
-CTL="$XM_BIN/mirrorctl -d $DEV_DA"
+xm_e2e_begin
 GEN_IP=10.$XM_O.9.2
 DA_IP=10.$XM_O.9.1
 

@@ -49,6 +49,23 @@ xm_topo_down() {
 	return 0
 }
 
+# The usual start of an e2e test after sourcing this file: $tmp (a work
+# directory), $cap_pid (a capture to stop, if set), $CTL, and a trap that
+# stops the capture, takes the topology down and removes $tmp, even when
+# the test fails.
+xm_e2e_cleanup() {
+	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
+	wait 2>/dev/null
+	xm_topo_down
+	rm -rf "$tmp"
+}
+xm_e2e_begin() {
+	tmp=$(mktemp -d)
+	cap_pid=
+	trap xm_e2e_cleanup EXIT
+	CTL="$XM_BIN/mirrorctl -d $DEV_DA"
+}
+
 xm_quiet_if() {
 	# No IPv6 autoconf, RS, MLD or DAD noise on test links.
 	in_ns "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
