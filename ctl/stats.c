@@ -104,7 +104,13 @@ static int xm_coll_sum(const struct xm_cli *cli, const struct xm_state *st,
 	return 0;
 }
 
-static const char *const xm_path_names[] = { "afxdp", "xdp" };
+/* The second path is the XDP fast path, or host mode's kernel path. */
+static const char *xm_path_name(const struct xm_stats_snap *s, unsigned int k)
+{
+	if (!k)
+		return "afxdp";
+	return s->dp.mode == XM_MODE_HOST ? "tc" : "xdp";
+}
 
 /* A collector's counters: the workers' rows plus the fast path's. */
 static int xm_coll_read(const struct xm_cli *cli, const struct xm_state *st,
@@ -175,7 +181,8 @@ static void xm_json_fields(struct xm_json *j, const char *const *names,
 
 static const char *const xm_host_fields[] = {
 	"seen", "seen_bytes", "loop_guard", "mirror", "cloned", "clone_fail",
-	"clone_segs", "xdp_rx", "stale",
+	"clone_segs", "xdp_rx", "stale", "k_cloned", "k_rx", "k_sent",
+	"k_fallback", "k_drop", "own_tx",
 };
 static const char *const xm_host_dirs[] = { "in", "out" };
 
@@ -227,7 +234,8 @@ static void xm_stats_host_text(const struct xm_stats_snap *s)
 
 	if (s->dp.mode != XM_MODE_HOST)
 		return;
-	printf("host mode, by tc hook (mirror = cloned + clone_fail; xdp_rx - stale = to_xsk + xsk_missing + meta_fail)\n");
+	printf("host mode, by tc hook (mirror = cloned + clone_fail; xdp_rx - stale = to_xsk + xsk_missing + meta_fail;\n"
+	       "kernel path: k_rx = k_sent + k_fallback + k_drop, k_cloned - k_rx lost in the backlog queue)\n");
 	xm_table_head("dir", xm_host_fields, XM_N(xm_host_fields));
 	for (d = 0; d < 2; d++)
 		xm_table_row(xm_host_dirs[d], xm_host_fields,
@@ -266,7 +274,7 @@ static void xm_stats_json(const struct xm_state *st,
 		xm_json_fields(&j, xm_coll_fields, s->coll[i],
 			       XM_N(xm_coll_fields));
 		for (k = 0; k < 2; k++) {
-			xm_json_obj_begin(&j, xm_path_names[k]);
+			xm_json_obj_begin(&j, xm_path_name(s, k));
 			xm_json_fields(&j, xm_coll_fields, s->coll_path[i][k],
 				       XM_N(xm_coll_fields));
 			xm_json_obj_end(&j);
@@ -349,7 +357,7 @@ static void xm_stats_text(const struct xm_state *st,
 			continue;
 		for (k = 0; k < 2; k++) {
 			snprintf(label, sizeof(label), "%u:%s/%s", i,
-				 st->coll[i].name, xm_path_names[k]);
+				 st->coll[i].name, xm_path_name(s, k));
 			xm_table_row(label, xm_coll_fields, s->coll_path[i][k],
 				     XM_N(xm_coll_fields));
 		}
@@ -408,7 +416,7 @@ static int xm_ncoll(const struct xm_state *st)
 	return n;
 }
 
-static const char *const xm_dp_names[] = { "auto", "xdp", "afxdp" };
+static const char *const xm_dp_names[] = { "auto", "xdp", "afxdp", "tc" };
 static const char *const xm_slow_names[] = {
 	[XM_SLOW_NONE] = "", [XM_SLOW_ASKED] = "datapath afxdp",
 	[XM_SLOW_NO_XMIT] = "tx device takes no XDP redirect",
@@ -437,6 +445,8 @@ static const char *xm_coll_path(const struct xm_state *st, __u32 id,
 		*why = xm_slow_names[XM_SLOW_NOT_READY];
 		return "afxdp";
 	}
+	if (e.path == XM_PATH_TC)
+		return "tc";
 	if (e.path != XM_PATH_AFXDP)
 		return "xdp";
 	if (e.why_slow < XM_N(xm_slow_names))

@@ -212,7 +212,8 @@ static int xm_daemon_fast_setup(struct xm_daemon *d, char *msg, size_t len)
 					 s->progs.xm_tp_exception };
 	unsigned int i;
 
-	if (d->opt.datapath == XM_DP_AFXDP)
+	/* Host mode's kernel path is its tc programs: no XDP redirects. */
+	if (d->opt.datapath == XM_DP_AFXDP || d->opt.mode == XM_MODE_HOST)
 		return 0;
 	if (txi != d->opt.ifindex &&
 	    bpf_map_update_elem(d->maps.tx_ports, &key, &txi, BPF_ANY)) {
@@ -479,8 +480,11 @@ static void xm_coll_fast(const struct xm_daemon *d, struct xm_tmpl_ent *e)
 		e->why_slow = XM_SLOW_ASKED;
 	else if (e->t.flags & XM_TMPL_F_UDP_CSUM)
 		/* A checksum over the whole copy costs XDP more than the
-		 * AF_XDP path saves. */
+		 * AF_XDP path saves; the kernel path's GSO would need the
+		 * checksummed tunnel variant, which adjust_room cannot set. */
 		e->why_slow = XM_SLOW_UDP6_CSUM;
+	else if (d->opt.mode == XM_MODE_HOST)
+		e->path = XM_PATH_TC;
 	else if (d->opt.tx_ifindex == d->opt.ifindex)
 		e->path = XM_PATH_XDP_TX;
 	else if (!d->tx_xmit)

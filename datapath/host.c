@@ -420,6 +420,10 @@ static int xm_host_load_tc(struct xm_daemon *d, struct xm_host *h,
 	s->rodata->nic_ifindex = d->opt.ifindex;
 	s->rodata->in_ifindex = h->peer_ifindex;
 	s->rodata->out_ifindex = h->rx_ifindex;
+	s->rodata->kpath_on = d->opt.datapath != XM_DP_AFXDP;
+	s->rodata->k_ifindex = h->rx_ifindex;
+	bpf_program__set_autoload(s->progs.xm_host_tc_kpath,
+				  s->rodata->kpath_on);
 	/* Only the hooks of the directions asked for. */
 	bpf_program__set_autoload(s->progs.xm_host_tc_in, h->dir & XM_DIR_IN);
 	bpf_program__set_autoload(s->progs.xm_host_tc_out,
@@ -474,7 +478,7 @@ int xm_host_start(struct xm_daemon *d, char *msg, size_t len)
 		return -ENOMEM;
 	d->host = h;
 	h->dir = d->opt.host_dir;
-	h->hook[0].link_fd = h->hook[1].link_fd = -1;
+	h->hook[0].link_fd = h->hook[1].link_fd = h->khook.link_fd = -1;
 	xm_host_names(d->opt.ifindex, h->rx_dev, h->peer_dev);
 	if (if_nametoindex(h->rx_dev) || if_nametoindex(h->peer_dev)) {
 		snprintf(msg, len, "host mode: %s or %s already exists (another daemon's? `stop --dev %s` removes a dead one's)",
@@ -533,7 +537,7 @@ int xm_host_start(struct xm_daemon *d, char *msg, size_t len)
 
 /* tcx: ingress first (the frame as it arrived, before other programs
  * change or drop it), egress last (the frame as it leaves). */
-static int xm_host_tcx(struct xm_host *h, unsigned int ifindex, int d,
+static int xm_host_tcx(struct xm_host_hook *hk, unsigned int ifindex, int d,
 		       int prog_fd)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, o,
@@ -548,12 +552,13 @@ static int xm_host_tcx(struct xm_host *h, unsigned int ifindex, int d,
 			     &o);
 	if (fd < 0)
 		return fd;
-	h->hook[d].link_fd = fd;
+	hk->link_fd = fd;
 	return 0;
 }
 
-static int xm_host_clsact(struct xm_host *h, unsigned int ifindex, int d,
-			  int prog_fd)
+/* *made: set when the clsact qdisc had to be created. */
+static int xm_host_clsact(struct xm_host_hook *hk, bool *made,
+			  unsigned int ifindex, int d, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
 		    .attach_point = d == XM_HOST_IN ? BPF_TC_INGRESS :
@@ -569,38 +574,60 @@ static int xm_host_clsact(struct xm_host *h, unsigned int ifindex, int d,
 	if (!have) {
 		err = bpf_tc_hook_create(&hook);
 		if (!err)
-			h->clsact_made = true;
+			*made = true;
 		else if (err != -EEXIST)
 			return err;
 	}
 	err = bpf_tc_attach(&hook, &o);
 	if (err)
 		return err;
-	h->hook[d].clsact = true;
+	hk->clsact = true;
 	return 0;
+}
+
+/* One hook: tcx, or clsact where there is no tcx (or XM_HOST_TC asks). */
+static int xm_host_hook_attach(struct xm_host_hook *hk, bool *made,
+			       const char *dev, unsigned int ifindex, int d,
+			       int prog_fd)
+{
+	const char *force = getenv(XM_HOST_TC_ENV);
+	bool legacy = force && !strcmp(force, "clsact");
+	int err;
+
+	err = legacy ? -EOPNOTSUPP : xm_host_tcx(hk, ifindex, d, prog_fd);
+	if (!err)
+		return 0;
+	if (!legacy)
+		xm_log("tcx on %s: %s; using a clsact filter", dev,
+		       strerror(-err));
+	return xm_host_clsact(hk, made, ifindex, d, prog_fd);
 }
 
 int xm_host_attach(struct xm_daemon *d, char *msg, size_t len)
 {
 	struct xm_host *h = d->host;
-	const char *force = getenv(XM_HOST_TC_ENV);
-	bool legacy = force && !strcmp(force, "clsact");
+	bool made = false;
 	int i, fd, err;
 
+	/* The kernel path first: ready before the first clone. */
+	if (d->opt.datapath != XM_DP_AFXDP) {
+		fd = bpf_program__fd(h->tc->progs.xm_host_tc_kpath);
+		err = xm_host_hook_attach(&h->khook, &made, h->rx_dev,
+					  h->rx_ifindex, XM_HOST_IN, fd);
+		if (err) {
+			snprintf(msg, len, "attaching the kernel path to %s ingress: %s",
+				 h->rx_dev, strerror(-err));
+			return err;
+		}
+	}
 	for (i = XM_HOST_IN; i <= XM_HOST_OUT; i++) {
 		if (!(h->dir & (i == XM_HOST_IN ? XM_DIR_IN : XM_DIR_OUT)))
 			continue;
 		fd = bpf_program__fd(i == XM_HOST_IN ?
 					     h->tc->progs.xm_host_tc_in :
 					     h->tc->progs.xm_host_tc_out);
-		err = legacy ? -EOPNOTSUPP :
-			       xm_host_tcx(h, d->opt.ifindex, i, fd);
-		if (err) {
-			if (!legacy)
-				xm_log("tcx on %s: %s; using a clsact filter",
-				       d->opt.dev, strerror(-err));
-			err = xm_host_clsact(h, d->opt.ifindex, i, fd);
-		}
+		err = xm_host_hook_attach(&h->hook[i], &h->clsact_made,
+					  d->opt.dev, d->opt.ifindex, i, fd);
 		if (err) {
 			snprintf(msg, len, "attaching the tc program to %s %s: %s",
 				 d->opt.dev, i == XM_HOST_IN ? "ingress" : "egress",
@@ -661,6 +688,11 @@ void xm_host_detach(struct xm_daemon *d)
 		h->hook[i].clsact = false;
 	}
 	xm_host_clsact_gc(h, d->opt.ifindex);
+	/* The kernel path's hook goes with its veth (xm_host_destroy);
+	 * a tcx link is closed here all the same. */
+	if (h->khook.link_fd >= 0)
+		close(h->khook.link_fd);
+	h->khook.link_fd = -1;
 }
 
 void xm_host_destroy(struct xm_daemon *d)

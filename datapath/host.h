@@ -5,6 +5,9 @@
  * egress clone matching frames into a private veth pair, whose XDP
  * program hands them to the AF_XDP socket on xmr<N>; the worker sends
  * the copies out of the NIC with AF_XDP TX (N: the NIC's ifindex).
+ * Unless --datapath afxdp, a frame for one collector is cloned into the
+ * ingress of xmr<N> instead, whose tc program encapsulates the clone and
+ * redirects it to the NIC (the kernel path: GSO frames stay whole).
  */
 #ifndef XM_HOST_H
 #define XM_HOST_H
@@ -35,6 +38,7 @@ struct xm_host {
 	struct host_bpf *tc;
 	struct host_xdp_bpf *xdp;
 	struct xm_host_hook hook[2];	/* [XM_HOST_IN], [XM_HOST_OUT] */
+	struct xm_host_hook khook;	/* kernel path: rx_dev's ingress */
 };
 
 /* Names of the private veth pair of the NIC with this ifindex. */

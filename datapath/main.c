@@ -56,7 +56,7 @@ static void xm_usage(FILE *f)
 	fprintf(f,
 		"usage: " XM_PROG " start --dev IFACE [--tx-dev IFACE] [--queues N] [--cores LIST]\n"
 		"                        [--mode appliance|host] [--direction in|out|both]\n"
-		"                        [--datapath auto|xdp|afxdp]\n"
+		"                        [--datapath auto|xdp|tc|afxdp]\n"
 		"                        [--foreground]\n"
 		"       " XM_PROG " stop --dev IFACE\n"
 		"       " XM_PROG " --help\n"
@@ -79,7 +79,12 @@ static void xm_usage(FILE *f)
 		"        --direction given (default both), into a private veth pair\n"
 		"        xmr<N>/xmt<N> (N: IFACE's ifindex) whose XDP program hands them to\n"
 		"        AF_XDP; copies leave by AF_XDP TX on IFACE, below tc, so they are\n"
-		"        never mirrored again.  One queue; every copy through AF_XDP.\n"
+		"        never mirrored again.  One queue.  Host mode's --datapath: tc (and\n"
+		"        auto, the default): a frame for one collector is cloned into the\n"
+		"        kernel path instead, where a tc program on xmr<N> encapsulates the\n"
+		"        clone (a GSO frame stays one skb) and redirects it to IFACE; copies\n"
+		"        it cannot make whole (snaplen, MTU, GRE/ERSPAN sequence numbers on\n"
+		"        a GSO frame, UDP over IPv6) go through AF_XDP.  afxdp: all of them.\n"
 		"stop    stop the appliance on IFACE and remove its XDP program and pins\n"
 		"        (host mode: its tc programs and veth pair).\n");
 }
@@ -172,8 +177,10 @@ static int xm_parse_datapath(const char *val, __u32 *dp)
 		*dp = XM_DP_XDP;
 	else if (!strcmp(val, "afxdp"))
 		*dp = XM_DP_AFXDP;
+	else if (!strcmp(val, "tc"))
+		*dp = XM_DP_TC;
 	else
-		return xm_err("--datapath '%s': must be auto, xdp or afxdp",
+		return xm_err("--datapath '%s': must be auto, xdp, tc or afxdp",
 			      val);
 	return 0;
 }
@@ -210,14 +217,15 @@ static int xm_check_host_opts(struct xm_opts *o)
 	if (o->mode != XM_MODE_HOST) {
 		if (o->host_dir)
 			return xm_err("--direction needs --mode host");
+		if (o->datapath == XM_DP_TC)
+			return xm_err("--datapath tc needs --mode host (the appliance's in-kernel path is xdp)");
 		return 0;
 	}
 	if (o->queues != 1)
 		return xm_err("--mode host: one queue only (it receives on one veth queue), not --queues %u",
 			      o->queues);
 	if (o->datapath == XM_DP_XDP)
-		return xm_err("--mode host: every copy goes through AF_XDP, not --datapath xdp");
-	o->datapath = XM_DP_AFXDP;
+		return xm_err("--mode host: its in-kernel path is --datapath tc, not xdp");
 	if (!o->host_dir)
 		o->host_dir = XM_DIR_IN | XM_DIR_OUT;
 	return 0;

@@ -506,6 +506,7 @@ enum {
 	XM_PATH_AFXDP = 0,
 	XM_PATH_XDP = 1,	/* the XDP program: redirect via tx_ports */
 	XM_PATH_XDP_TX = 2,	/* the XDP program: XDP_TX (TX = RX dev) */
+	XM_PATH_TC = 3,		/* host mode's kernel path: tc programs */
 };
 
 /*

@@ -294,6 +294,18 @@ enum xm_mode {
 #define XM_HOST_OUT 1
 
 /*
+ * skb->mark of a clone on its way to host mode's kernel path: the
+ * collector and the direction (XM_HOST_*), decided once by the NIC's tc
+ * program, which puts the host's own mark back on the frame right after
+ * making the clone.  The copy the kernel path sends carries
+ * XM_MARK_COPY, so the NIC's egress program lets it pass unclassified
+ * (and clears it).
+ */
+#define XM_MARK_KIND 0xffff0000u
+#define XM_MARK_KPATH 0x584b0000u	/* "XK" | dir << 8 | collector */
+#define XM_MARK_COPY 0x584d4350u	/* "XMCP" */
+
+/*
  * Host mode, one direction (tc ingress or egress of --dev).  The tc
  * program counts seen .. clone_segs, the XDP programs on the private
  * veth count xdp_rx and stale.  Per direction:
@@ -306,6 +318,11 @@ enum xm_mode {
  *   matched = mirror (both) + skipped + sampled_out
  *   xdp_rx - stale (both) = to_xsk + xsk_missing + meta_fail
  *	      (+ egress frames lost in the veth between its two ends)
+ * The kernel path, per direction:
+ *   k_rx = k_cloned - clones the backlog queue dropped (the kernel's
+ *	    softnet drop counter; none unless it overflows)
+ *   k_rx = k_sent + k_fallback + k_drop
+ *   own_tx (egress) = k_sent (both), once the copies have left
  */
 struct xm_host_dir_stats {
 	__u64 seen;		/* frames the tc program ran on */
@@ -318,6 +335,17 @@ struct xm_host_dir_stats {
 	__u64 xdp_rx;		/* clones the private veth's XDP received */
 	__u64 stale;		/* ... that no mirror rule matched any more
 				 * (table changed meanwhile): dropped */
+	/* The kernel path (--datapath auto|tc): the tc program of the NIC
+	 * clones into the receive end's ingress, whose tc program
+	 * encapsulates the clone and redirects it to the NIC, GSO intact. */
+	__u64 k_cloned;		/* of cloned: to the kernel path */
+	__u64 k_rx;		/* clones its tc program received */
+	__u64 k_sent;		/* ... encapsulated, redirected to the NIC */
+	__u64 k_fallback;	/* ... not for it (collector moved meanwhile,
+				 * skb already a tunnel's): on to the AF_XDP
+				 * path, their segments in clone_segs */
+	__u64 k_drop;		/* ... changed, then not finished: dropped */
+	__u64 own_tx;		/* tc egress: our copies, not classified */
 };
 
 /*
@@ -426,6 +454,7 @@ enum xm_datapath {
 	XM_DP_AUTO = 0,		/* fast path wherever it applies */
 	XM_DP_XDP = 1,		/* as auto, but refuse to start without it */
 	XM_DP_AFXDP = 2,	/* every copy through AF_XDP */
+	XM_DP_TC = 3,		/* host mode: as auto (the kernel path) */
 };
 
 /*

@@ -34,6 +34,13 @@
 const volatile __u32 nic_ifindex = 0;	/* the NIC: a rule's iif */
 const volatile __u32 in_ifindex = 0;	/* ingress clones go out here */
 const volatile __u32 out_ifindex = 0;	/* egress clones go out here */
+const volatile __u32 kpath_on = 0;	/* --datapath auto|tc */
+const volatile __u32 k_ifindex = 0;	/* kernel-path clones enter here */
+
+/* Inner headers a GSO frame's segments carry besides gso_size bytes of
+ * payload, at most: Ethernet, IPv6 or IPv4 with options, TCP with
+ * options.  With the encapsulation they must fit the NIC's MTU. */
+#define XM_KPATH_SEG_HDR (14u + 60u + 60u)
 
 /* Bytes the parser wants in the skb's linear part: Ethernet, two VLAN
  * tags, IPv6 with a few extension headers and TCP with options. */
@@ -141,6 +148,90 @@ static __always_inline void xm_host_parse(struct __sk_buff *skb,
 	}
 }
 
+/* ---- kernel path: the NIC's side ----------------------------------- */
+
+/* The collector of a rule with a single one, when the kernel path sends
+ * its copies: its live entry in the fast map, or NULL. */
+static __always_inline const struct xm_tmpl_ent *
+xm_kpath_ent(__u32 id)
+{
+	const struct xm_tmpl_ent *e;
+	const struct xm_ctl *c;
+	__u32 key = 0;
+
+	c = bpf_map_lookup_elem(&ctl, &key);
+	if (!c || id >= XM_MAX_COLLECTORS)
+		return NULL;
+	key = (c->fast_sel & 1) * XM_MAX_COLLECTORS + id;
+	e = bpf_map_lookup_elem(&fast, &key);
+	if (!e || e->state != XM_TE_READY || e->path != XM_PATH_TC ||
+	    e->t.len < XM_ETH_HLEN || e->t.len > XM_TMPL_MAX)
+		return NULL;
+	return e;
+}
+
+/*
+ * Can the kernel path copy this frame whole?  An IP frame without a VLAN
+ * tag in skb metadata (bpf_skb_adjust_room takes IP only), not cut by a
+ * snaplen, within the IP length limit once encapsulated, and fitting the
+ * NIC's MTU: the frame, or each segment of a GSO frame.  A GSO frame for
+ * a format with a sequence number goes through AF_XDP, whose copies are
+ * segments each numbered; segmenting the copy later would repeat it.
+ */
+static __always_inline int xm_kpath_fits(const struct __sk_buff *skb,
+					 const struct xm_rule *r,
+					 const struct xm_tmpl_ent *e)
+{
+	__u32 len = skb->len, snap = e->snaplen;
+
+	if (skb->vlan_present || (skb->protocol != xm_htons(XM_ETH_P_IP) &&
+				  skb->protocol != xm_htons(XM_ETH_P_IPV6)))
+		return 0;
+	if (r->snaplen && (!snap || r->snaplen < snap))
+		snap = r->snaplen;
+	if (snap && snap < len)
+		return 0;
+	if (len + e->t.len - XM_ETH_HLEN > 0xffff)
+		return 0;
+	if (!skb->gso_size)
+		return len <= e->max_inner;
+	return !e->t.seq_off &&
+	       skb->gso_size + XM_KPATH_SEG_HDR <= e->max_inner;
+}
+
+/*
+ * Clone the frame into the kernel path when it can take it: returns 1
+ * when it did (or tried: a failed clone is counted, not retried through
+ * AF_XDP), 0 when the frame is for the AF_XDP path.
+ */
+static __always_inline int xm_kpath_clone(struct __sk_buff *skb,
+					  const struct xm_rule *r, __u32 d,
+					  struct xm_host_dir_stats *hs)
+{
+	const struct xm_tmpl_ent *e;
+	__u64 m = r->coll_mask;
+	__u32 mark, id;
+	long ret;
+
+	if (!m || (m & (m - 1)))
+		return 0;
+	id = xm_bit_index(m);
+	e = xm_kpath_ent(id);
+	if (!e || !xm_kpath_fits(skb, r, e))
+		return 0;
+	mark = skb->mark;
+	skb->mark = XM_MARK_KPATH | d << 8 | id;
+	ret = bpf_clone_redirect(skb, k_ifindex, BPF_F_INGRESS);
+	skb->mark = mark;
+	if (ret) {
+		hs->clone_fail++;
+		return 1;
+	}
+	hs->cloned++;
+	hs->k_cloned++;
+	return 1;
+}
+
 static __always_inline void xm_host_frame(struct __sk_buff *skb,
 					  struct xm_dev_stats *st,
 					  const __u32 d)
@@ -184,6 +275,8 @@ static __always_inline void xm_host_frame(struct __sk_buff *skb,
 		return;
 	}
 	hs->mirror++;
+	if (kpath_on && xm_kpath_clone(skb, r, d, hs))
+		return;
 	/* The clone leaves through the veth's xmit path, which finishes
 	 * checksums (the veth has TX checksum offload off) and segments
 	 * GSO frames, so the copies are what the wire carries. */
@@ -207,6 +300,12 @@ static __always_inline int xm_host_tc(struct __sk_buff *skb, const __u32 d)
 	st = bpf_map_lookup_elem(&dev_stats, &key);
 	if (!st)
 		return TC_ACT_UNSPEC;
+	if (skb->mark == XM_MARK_COPY) {
+		/* Our own copy, leaving: not the host's traffic. */
+		skb->mark = 0;
+		st->host[d].own_tx++;
+		return TC_ACT_UNSPEC;
+	}
 	q = xm_qsbr_enter();
 	xm_host_frame(skb, st, d);
 	xm_qsbr_exit(q);
@@ -223,6 +322,132 @@ SEC("tc")
 int xm_host_tc_out(struct __sk_buff *skb)
 {
 	return xm_host_tc(skb, XM_HOST_OUT);
+}
+
+/* ---- kernel path: the clone's side ---------------------------------- */
+
+/* The per-copy fields, as the other datapaths fill them. */
+static __always_inline void xm_kpath_pkt(struct __sk_buff *skb,
+					 const struct xm_tmpl_ent *e,
+					 __u32 id, __u32 d,
+					 struct xm_encap_pkt *p)
+{
+	const struct xm_ctl *c;
+	struct xm_flow f = {};
+	struct xm_seq *sq;
+	__u32 key = 0;
+
+	xm_host_parse(skb, &f);
+	p->hash = xm_flow_hash(&f);
+	p->len = skb->len;
+	p->egress = d == XM_HOST_OUT;
+	if (e->t.seq_off) {
+		sq = bpf_map_lookup_elem(&seqs, &id);
+		if (sq)
+			p->seq = (__u32)__sync_fetch_and_add(&sq->next, 1);
+	}
+	c = bpf_map_lookup_elem(&ctl, &key);
+	if (c && e->t.ers_ver == XM_ERSPAN_VER_III)
+		p->tstamp = (__u32)((bpf_ktime_get_ns() +
+				     (__u64)c->rt_off_ns) / 100);
+}
+
+/* bpf_skb_adjust_room's flags for template t: it marks the clone as
+ * encapsulated, so a GSO clone is segmented as a tunnel packet (inner
+ * segments of the original gso_size, outer headers repeated) wherever
+ * the NIC or the stack segments it. */
+static __always_inline __u64 xm_kpath_room_flags(const struct xm_tmpl *t)
+{
+	__u64 fl = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+		   BPF_F_ADJ_ROOM_ENCAP_L2(XM_ETH_HLEN);
+
+	fl |= t->family == 4 ? BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 :
+			       BPF_F_ADJ_ROOM_ENCAP_L3_IPV6;
+	fl |= xm_encap_is_udp(t->encap) ? BPF_F_ADJ_ROOM_ENCAP_L4_UDP :
+					  BPF_F_ADJ_ROOM_ENCAP_L4_GRE;
+	return fl;
+}
+
+/*
+ * Encapsulate the clone for collector id: room for the template behind
+ * the frame's Ethernet header, then the filled-in template in front and
+ * the frame's own Ethernet header behind it.  Returns 0; -1 with the
+ * clone unchanged (its collector left the kernel path meanwhile, or the
+ * kernel refused: an skb already encapsulated by a tunnel device); -2
+ * when it was changed and could not be finished.
+ */
+__attribute__((noinline)) int xm_kpath_encap(struct __sk_buff *skb,
+					     __u32 id, __u32 d)
+{
+	__u8 hdr[XM_TMPL_MAX], eth[XM_ETH_HLEN];
+	const struct xm_tmpl_ent *e;
+	struct xm_encap_pkt p = {};
+	struct xm_coll_stats *cs;
+	__u32 tlen, len = skb->len;
+
+	e = xm_kpath_ent(id);
+	cs = bpf_map_lookup_elem(&fast_stats, &id);
+	if (!e || !cs)
+		return -1;
+	tlen = e->t.len;
+	if (tlen < XM_ETH_HLEN || tlen > XM_TMPL_MAX)
+		return -1;
+	xm_kpath_pkt(skb, e, id, d, &p);
+	__builtin_memcpy(hdr, e->t.hdr, XM_TMPL_MAX);
+	xm_tmpl_fill(hdr, &e->t, &p);
+	if (bpf_skb_load_bytes(skb, 0, eth, XM_ETH_HLEN))
+		return -1;
+	if (bpf_skb_adjust_room(skb, (__s32)tlen, BPF_ADJ_ROOM_MAC,
+				xm_kpath_room_flags(&e->t)))
+		return -1;
+	/* Past the point of return: a failed store drops the clone.  The
+	 * checksum is kept right for a CHECKSUM_COMPLETE clone. */
+	if (bpf_skb_store_bytes(skb, 0, hdr, tlen, BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, tlen, eth, XM_ETH_HLEN,
+				BPF_F_RECOMPUTE_CSUM))
+		return -2;
+	skb->mark = XM_MARK_COPY;
+	cs->sent++;
+	cs->sent_bytes += tlen + len;
+	return 0;
+}
+
+/*
+ * On the ingress of xmr<N>, where the NIC's programs clone with
+ * BPF_F_INGRESS: the clone arrives through the backlog queue (the veth's
+ * XDP does not run on it, so a GSO clone stays one skb), is
+ * encapsulated and redirected to the NIC's egress.  A clone it cannot
+ * encapsulate goes on to the AF_XDP path, out of the veth end whose peer
+ * classifies that direction.
+ */
+SEC("tc")
+int xm_host_tc_kpath(struct __sk_buff *skb)
+{
+	struct xm_host_dir_stats *hs;
+	struct xm_dev_stats *st;
+	__u32 key = 0, mark = skb->mark, d, segs;
+	int ret;
+
+	st = bpf_map_lookup_elem(&dev_stats, &key);
+	if (!st || (mark & XM_MARK_KIND) != XM_MARK_KPATH)
+		return TC_ACT_SHOT;	/* not a clone of ours */
+	d = (mark >> 8) & 1;
+	hs = &st->host[d];
+	hs->k_rx++;
+	ret = xm_kpath_encap(skb, mark & 0xff, d);
+	if (!ret) {
+		hs->k_sent++;
+		return bpf_redirect(nic_ifindex, 0);
+	}
+	if (ret == -2) {
+		hs->k_drop++;
+		return TC_ACT_SHOT;
+	}
+	segs = skb->gso_segs;
+	hs->k_fallback++;
+	hs->clone_segs += segs ? segs : 1;
+	skb->mark = 0;
+	return bpf_redirect(d == XM_HOST_IN ? in_ifindex : out_ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

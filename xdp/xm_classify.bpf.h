@@ -208,6 +208,22 @@ static __always_inline void xm_qsbr_exit(struct xm_qsbr *q)
 		__sync_fetch_and_add(&q->seq, 1);
 }
 
+/* Collector id of a single-bit mask (the verifier-friendly way: no loop,
+ * no count-trailing-zeros instruction in BPF). */
+static __always_inline __u32 xm_bit_index(__u64 m)
+{
+	__u32 i = 0;
+
+	if (!(m & 0xffffffffULL)) { i += 32; m >>= 32; }
+	if (!(m & 0xffffULL)) { i += 16; m >>= 16; }
+	if (!(m & 0xffULL)) { i += 8; m >>= 8; }
+	if (!(m & 0xfULL)) { i += 4; m >>= 4; }
+	if (!(m & 0x3ULL)) { i += 2; m >>= 2; }
+	if (!(m & 0x1ULL))
+		i += 1;
+	return i;
+}
+
 static __always_inline void xm_count_rule(__u32 id, __u64 bytes)
 {
 	struct xm_rule_stats *rs;

@@ -195,9 +195,10 @@ hm_transfer() {
 }
 
 # The copies are all out once the collector has sent as many as the tc
-# programs cloned frames (GSO segments counted) and the capture has them.
+# programs cloned frames (GSO segments counted; a kernel-path clone is
+# one copy, GSO or not) and the capture has them.
 hm_sent() { hm_stat "sum(c['sent'] for c in d['collectors'])"; }
-hm_segs() { hm_stat "h['in']['clone_segs'] + h['out']['clone_segs']"; }
+hm_segs() { hm_stat "sum(h[k]['clone_segs'] + h[k]['k_cloned'] - h[k]['k_fallback'] for k in ('in', 'out'))"; }
 hm_settled() { [ "$(hm_sent)" -ge "$(hm_segs)" ]; }
 hm_wait_copies() {
 	xm_wait 20 hm_settled || fail "$1_settled" "sent $(hm_sent) < cloned segments $(hm_segs)"
@@ -219,9 +220,22 @@ hm_identities() {
 		all(h[k]['xdp_rx'] == h[k]['clone_segs'] for k in ('in', 'out')),
 		h['in']['clone_fail'] + h['out']['clone_fail'] + h['in']['stale'] + h['out']['stale'] +
 			d['device']['xsk_missing'] + d['device']['meta_fail'] == 0,
-		sum(c['sent'] for c in d['collectors']) == d['device']['to_xsk'],
-		sum(v for c in d['collectors'] for k, v in c.items() if k.startswith('drop_')) == 0))")
-	check_eq "${p}_counters" "$r" "True True True True True True True True True"
+		sum(c['sent'] for c in d['collectors']) == d['device']['to_xsk'] + h['in']['k_sent'] + h['out']['k_sent'],
+		sum(v for c in d['collectors'] for k, v in c.items() if k.startswith('drop_')) == 0,
+		all(h[k]['k_cloned'] == h[k]['k_rx'] == h[k]['k_sent'] + h[k]['k_fallback'] + h[k]['k_drop'] for k in ('in', 'out')),
+		h['in']['k_drop'] + h['out']['k_drop'] + h['in']['own_tx'] == 0,
+		h['out']['own_tx'] == h['in']['k_sent'] + h['out']['k_sent'],
+		sum(c['tc']['sent'] for c in d['collectors']) == h['in']['k_sent'] + h['out']['k_sent']))")
+	check_eq "${p}_counters" "$r" "True True True True True True True True True True True True True"
+}
+
+# hm_kpath_share P MIN: at least MIN copies went by the kernel path (so
+# a test of it cannot pass on the AF_XDP path alone); printed.
+hm_kpath_share() {
+	local k
+	k=$(hm_stat "h['in']['k_sent'] + h['out']['k_sent']")
+	echo "# $1: $k copies by the kernel path, $(hm_stat "d['device']['to_xsk']") by AF_XDP"
+	check "$1_kernel_path" test "$k" -ge "$2"
 }
 
 # Another party's tc program: its id on a hook, its frame count.
@@ -290,6 +304,12 @@ check host_direction_needs_host test $rc -ne 0 -a "$(echo "$out" | grep -c "need
 out=$(hm_root "$APP" start --dev "$NIC" --mode host --queues 2 2>&1)
 rc=$?
 check host_one_queue test $rc -ne 0 -a "$(echo "$out" | grep -c "queue")" -ge 1
+out=$(hm_root "$APP" start --dev "$NIC" --mode host --datapath xdp 2>&1)
+rc=$?
+check host_no_datapath_xdp test $rc -ne 0 -a "$(echo "$out" | grep -c "datapath tc, not xdp")" -ge 1
+out=$(hm_root "$APP" start --dev "$NIC" --datapath tc 2>&1)
+rc=$?
+check host_datapath_tc_needs_host test $rc -ne 0 -a "$(echo "$out" | grep -c "datapath tc needs --mode host")" -ge 1
 check host_bad_args_left_nothing hm_ours_gone
 
 # Another party's tc programs on both hooks, before we start.
@@ -309,7 +329,7 @@ echo "$out"
 check host_veth_pair hm_h test -e "/sys/class/net/xmr$nic_idx"
 check host_progs_loaded hm_remember_progs
 check_eq host_progs "$(hm_our_progs | awk '{print $2}' | sort | tr '\n' ' ')" \
-	"xm_host_tc_in xm_host_tc_out xm_host_xdp "
+	"xm_host_tc_in xm_host_tc_kpath xm_host_tc_out xm_host_xdp "
 $CTL collector add e3 remote "$COL_IP" encap erspan3 session 7
 $CTL rule add proto tcp dport $PORT collector e3
 $CTL rule add proto tcp sport $PORT collector e3
@@ -335,6 +355,7 @@ hm_capture_stop
 	--coll-ip "$COL_IP" --encap erspan3 --port $PORT --prefix host_a ||
 	xm_fail_count=$((xm_fail_count + 1))
 hm_identities host_a
+hm_kpath_share host_a 1
 # tshark, an independent decoder: D = 0 for the ingress copies, 1 for the
 # egress ones, as many as the tc programs cloned.
 tshark -r "$tmp/a_col.pcap" -T fields -e erspan.direction -e erspan.spanid >"$tmp/a_ts.txt" 2>/dev/null
@@ -369,30 +390,41 @@ read -r bi1 bo1 <<<"$(hm_stat "'%d %d' % (h['in']['cloned'], h['out']['cloned'])
 check_eq host_b_tshark_option \
 	"$(awk -F'\t' '$1 == "0x00004d" && $2 == "0xff58" && $3 == "0x01" {n[$4]++} END {print n["00000001"]+0, n["00000002"]+0}' "$tmp/b_ts.txt")" \
 	"$((bi1 - bi0)) $((bo1 - bo0))"
+hm_kpath_share host_b 100
 
-# ---- C: offloads on: GSO super-frames and CHECKSUM_PARTIAL ----------------
+# ---- C: offloads on, the kernel path: GSO super-frames copied whole ------
 
+# On a veth the "wire" carries super-frames with CHECKSUM_PARTIAL: the
+# peer receives them so, a capture on the NIC shows them so, and the
+# kernel path copies them so, one encapsulated skb each (a real NIC
+# would segment the copy and finish its checksums, as it does the
+# host's own frames).  Unpaced: no ring to overflow on this path.
 hm_offloads on
+hm_capture "$NS_H" "$NIC" "$tmp/c_nic.pcap" || fail host_c_capture "NIC capture did not start"
 hm_capture "$NS_C" "$CDEV" "$tmp/c_col.pcap" ip and dst host "$COL_IP" ||
 	fail host_c_capture "collector capture did not start"
-c0=$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'clone_segs'))")
+c0=$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'k_sent'))")
 sent0=$(hm_sent)
-# Paced (25 MB/s): unpaced, several super-frames segmented back to back
-# can overflow the private veth's 256-entry ring now and then (counted:
-# clone_segs - xdp_rx, as in the throughput runs below), and this test
-# wants every copy.
-check host_c_transfer hm_transfer $PORT 1000000 300000 25000000
+check host_c_transfer hm_transfer $PORT 1000000 300000
 hm_wait_copies host_c "$tmp/c_col.pcap" "$sent0"
 hm_capture_stop
-"$PY" "$CHECK" stream --col "$tmp/c_col.pcap" --coll-ip "$COL_IP" --encap geneve --port $PORT \
-	--peer-ip "$PEER_IP" --bytes-out 1000000 --bytes-in 300000 --prefix host_c ||
+"$PY" "$CHECK" compare --nic "$tmp/c_nic.pcap" --col "$tmp/c_col.pcap" --host-mac "$hmac" \
+	--coll-ip "$COL_IP" --encap geneve --port $PORT --prefix host_c ||
 	xm_fail_count=$((xm_fail_count + 1))
-c1=$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'clone_segs'))")
-read -r ci0 cs0 co0 cso0 <<<"$c0"
-read -r ci1 cs1 co1 cso1 <<<"$c1"
-echo "# host_c: ingress $((ci1 - ci0)) skbs cloned -> $((cs1 - cs0)) frames; egress $((co1 - co0)) skbs -> $((cso1 - cso0)) frames"
-# TSO on the host's side: the egress clones were super-frames.
-check host_c_gso_segmented test $((cso1 - cso0)) -gt $((co1 - co0))
+c1=$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'k_sent'))")
+read -r ci0 ck0 co0 cko0 <<<"$c0"
+read -r ci1 ck1 co1 cko1 <<<"$c1"
+echo "# host_c: ingress $((ci1 - ci0)) skbs cloned, $((ck1 - ck0)) by the kernel path; egress $((co1 - co0)), $((cko1 - cko0))"
+check_eq host_c_all_kernel_path "$((ck1 - ck0)) $((cko1 - cko0))" "$((ci1 - ci0)) $((co1 - co0))"
+# TSO on the host's side: some egress copies were super-frames, whole.
+big=$("$PY" -c '
+import os, sys
+sys.path.insert(0, os.environ["XM_TESTS"] + "/lib")
+import hostcheck
+print(sum(1 for f in hostcheck.pcap_frames(sys.argv[1]) if len(f) > 1514 + 58))
+' "$tmp/c_col.pcap")
+echo "# host_c: $big copies longer than a 1514-byte frame plus its GENEVE header"
+check host_c_gso_whole test "$big" -gt 0
 hm_identities host_c
 hm_offloads off
 
@@ -462,7 +494,7 @@ check_eq host_e_start_exit "$?" 0
 echo "$out"
 check host_e_progs_loaded hm_remember_progs
 check_eq host_e_no_egress_prog "$(hm_our_progs | awk '{print $2}' | sort | tr '\n' ' ')" \
-	"xm_host_tc_in xm_host_xdp "
+	"xm_host_tc_in xm_host_tc_kpath xm_host_xdp "
 $CTL collector add e3 remote "$COL_IP" encap erspan3
 $CTL rule add proto tcp dport $PORT collector e3
 $CTL rule add proto tcp sport $PORT collector e3
@@ -532,6 +564,36 @@ out=$(hm_stop 2>&1)
 check_eq host_h_stop_exit "$?" 0
 check host_h_cleaned hm_ours_gone
 
+# ---- J: offloads on, --datapath afxdp: GSO segmented, checksums finished --
+
+hm_start --datapath afxdp >/dev/null 2>&1
+check host_j_no_kpath_prog eval '! hm_our_progs | grep -q xm_host_tc_kpath'
+$CTL collector add g1 remote "$COL_IP" encap geneve vni 77
+$CTL rule add proto tcp dport $PORT collector g1
+$CTL rule add proto tcp sport $PORT collector g1
+check_eq host_j_status_path "$($CTL status -j | "$PY" -c "import json,sys;print(json.load(sys.stdin)['collectors'][0]['path'])")" afxdp
+hm_offloads on
+hm_capture "$NS_C" "$CDEV" "$tmp/j_col.pcap" ip and dst host "$COL_IP" ||
+	fail host_j_capture "collector capture did not start"
+# Paced (25 MB/s): unpaced, several super-frames segmented back to back
+# can overflow the private veth's 256-entry ring now and then (counted:
+# clone_segs - xdp_rx, as in the throughput runs below), and this test
+# wants every copy.
+check host_j_transfer hm_transfer $PORT 1000000 300000 25000000
+hm_wait_copies host_j "$tmp/j_col.pcap"
+hm_capture_stop
+"$PY" "$CHECK" stream --col "$tmp/j_col.pcap" --coll-ip "$COL_IP" --encap geneve --port $PORT \
+	--peer-ip "$PEER_IP" --bytes-out 1000000 --bytes-in 300000 --prefix host_j ||
+	xm_fail_count=$((xm_fail_count + 1))
+read -r ci1 cs1 co1 cso1 <<<"$(hm_stat "' '.join(str(h[k][f]) for k in ('in', 'out') for f in ('cloned', 'clone_segs'))")"
+echo "# host_j: ingress $ci1 skbs cloned -> $cs1 frames; egress $co1 skbs -> $cso1 frames"
+# TSO on the host's side: the egress clones were super-frames.
+check host_j_gso_segmented test "$cso1" -gt "$co1"
+check_eq host_j_no_kpath "$(hm_stat "h['in']['k_cloned'] + h['out']['k_cloned']")" 0
+hm_identities host_j
+hm_offloads off
+hm_stop >/dev/null
+
 # ---- I: TCP throughput with and without the mirror (printed only) ---------
 
 # hm_iperf [ARGS]: one 2-second iperf3 run host -> peer; prints Mbit/s
@@ -542,30 +604,34 @@ hm_iperf() {
 }
 hm_med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 
-# hm_throughput LABEL [IPERF ARGS]: three runs without and three with the
-# mirror (rules for the iperf3 flow), interleaved; medians and the ratio.
+# hm_throughput LABEL ENCAP DATAPATH [IPERF ARGS]: three runs without
+# and three with the mirror (rules for the iperf3 flow, one collector),
+# interleaved; medians and the ratio.
 hm_throughput() {
-	local label=$1 i w o mw mo lost=() copies=()
-	shift
+	local label=$1 enc=$2 dp=$3 i mw mo lost=() copies=() kern=()
+	shift 3
 	local without=() with=()
 	for i in 1 2 3; do
 		without+=("$(hm_iperf "$@")")
-		hm_start >/dev/null 2>&1
-		$CTL collector add e3 remote "$COL_IP" encap erspan3
+		hm_start --datapath "$dp" >/dev/null 2>&1
+		$CTL collector add e3 remote "$COL_IP" encap "$enc"
 		$CTL rule add proto tcp dport 5201 collector e3
 		$CTL rule add proto tcp sport 5201 collector e3
 		with+=("$(hm_iperf "$@")")
 		xm_wait 5 hm_settled
-		copies+=("$(hm_stat "h['in']['clone_segs'] + h['out']['clone_segs']")")
-		# Copies the datapath could not take: the socket's ring was full
-		# (counted by the kernel), or the veth's (segments never seen).
-		lost+=("$(hm_stat "sum(w['xsk_rx_ring_full'] + w['xsk_rx_dropped'] for w in d['workers']) + sum(h[k]['clone_segs'] - h[k]['xdp_rx'] for k in ('in', 'out'))")")
+		# Copies to make: AF_XDP frames (GSO segments) and kernel-path
+		# skbs; of them by the kernel path; lost, counted: the AF_XDP
+		# socket's ring full, the private veth's ring (segments never
+		# seen), the kernel path's backlog queue or its drops.
+		copies+=("$(hm_stat "sum(h[k]['clone_segs'] + h[k]['k_cloned'] - h[k]['k_fallback'] for k in ('in', 'out'))")")
+		kern+=("$(hm_stat "h['in']['k_sent'] + h['out']['k_sent']")")
+		lost+=("$(hm_stat "sum(w['xsk_rx_ring_full'] + w['xsk_rx_dropped'] for w in d['workers']) + sum(h[k]['clone_segs'] - h[k]['xdp_rx'] + h[k]['k_cloned'] - h[k]['k_rx'] + h[k]['k_drop'] for k in ('in', 'out'))")")
 		hm_stop >/dev/null
 	done
 	mw=$(hm_med "${with[@]}")
 	mo=$(hm_med "${without[@]}")
 	echo "$label without mirror: ${without[*]} Mbit/s (median $mo)"
-	echo "$label with mirror:    ${with[*]} Mbit/s (median $mw); frames to mirror ${copies[*]}, of them lost (counted) ${lost[*]}"
+	echo "$label with mirror:    ${with[*]} Mbit/s (median $mw); copies to make ${copies[*]}, by the kernel path ${kern[*]}, lost (counted) ${lost[*]}"
 	echo "$label ratio with/without: $(awk -v a="$mw" -v b="$mo" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
 	[ -n "$mw" ] && [ -n "$mo" ]
 }
@@ -576,8 +642,10 @@ if command -v iperf3 >/dev/null; then
 	xm_wait 10 test -s "$tmp/iperf3.pid"
 	bg+=("$(cat "$tmp/iperf3.pid")")
 	echo "=== host mode throughput: iperf3 -t 2, one TCP flow host -> peer, veth offloads on, $(nproc) CPUs"
-	check host_i_iperf_unlimited hm_throughput "unlimited:"
-	check host_i_iperf_paced hm_throughput "paced 2 Gbit/s:" -b 2G
+	check host_i_iperf_unlimited hm_throughput "unlimited, VXLAN, kernel path:" vxlan auto
+	check host_i_iperf_paced hm_throughput "paced 2 Gbit/s, VXLAN, kernel path:" vxlan auto -b 2G
+	check host_i_iperf_erspan hm_throughput "unlimited, ERSPAN III (GSO frames by AF_XDP):" erspan3 auto
+	check host_i_iperf_afxdp hm_throughput "unlimited, VXLAN, --datapath afxdp:" vxlan afxdp
 	echo "==="
 else
 	fail host_i_iperf "iperf3 is not installed (make deps)"

@@ -79,25 +79,7 @@ struct fp_frame {
 	__u16 rule_snap;	/* of the rule it matches */
 };
 
-/* One encapsulation of both collectors. */
-struct fp_case {
-	const char *name;
-	__u8 encap;
-	__u8 coll_flags;
-};
-
-static const struct fp_case fp_cases[] = {
-	{ "vxlan", XM_ENCAP_VXLAN, 0 },
-	{ "geneve", XM_ENCAP_GENEVE, 0 },
-	{ "gre", XM_ENCAP_GRE, 0 },
-	{ "gre_key", XM_ENCAP_GRE, XM_COLL_F_KEY },
-	{ "gre_seq", XM_ENCAP_GRE, XM_COLL_F_SEQ },
-	{ "gre_key_seq", XM_ENCAP_GRE, XM_COLL_F_KEY | XM_COLL_F_SEQ },
-	{ "erspan2", XM_ENCAP_ERSPAN2, 0 },
-	{ "erspan3", XM_ENCAP_ERSPAN3, 0 },
-};
-
-#define FP_NCASES (sizeof(fp_cases) / sizeof(fp_cases[0]))
+#define FP_NCASES XM_T_NCASES
 
 /* ---- frames ------------------------------------------------------------ */
 
@@ -215,56 +197,19 @@ static void fp_check_coll(struct xm_tgroup *g, const char *what, __u32 id,
 
 /* ---- the fast map ------------------------------------------------------ */
 
-/* Collector id's parameters for encap c over family. */
-static void fp_params(const struct fp_case *c, int family, __u32 id,
-		      struct xm_encap_params *p)
-{
-	static const __u8 smac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
-	static const __u8 dmac[6] = { 0x0a, 0x11, 0x22, 0x33, 0x44, 0x55 };
-	static const __u8 s6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-	static const __u8 d6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 7,
-				     [14] = 0x12, [15] = 0x34 };
-	static const __u8 s4[4] = { 192, 0, 2, 1 };
-	static const __u8 d4[4] = { 198, 51, 100, 7 };
-
-	memset(p, 0, sizeof(*p));
-	memcpy(p->src_mac, smac, 6);
-	memcpy(p->dst_mac, dmac, 6);
-	p->dst_mac[5] = (__u8)(0x55 + id);
-	p->family = (__u8)family;
-	p->encap = c->encap;
-	p->coll_flags = c->coll_flags;
-	p->dscp = id ? 46 : 0;
-	p->ttl = id ? 17 : 0;
-	p->hwid = (__u8)(id ? 63 : 5);
-	p->session = (__u16)(id ? 1023 : 0x155);
-	p->vni = id ? 0xabcdef : 42;
-	p->key = id ? 0xdeadbeef : 0x01020304;
-	p->dport = id ? 9999 : 0;
-	if (family == 4) {
-		memcpy(p->saddr, s4, 4);
-		memcpy(p->daddr, d4, 4);
-		p->daddr[3] = (__u8)(p->daddr[3] + id);
-	} else {
-		memcpy(p->saddr, s6, 16);
-		memcpy(p->daddr, d6, 16);
-		p->daddr[15] = (__u8)(p->daddr[15] + id);
-	}
-}
-
 /*
  * Collector id's entry as datapath/daemon.c builds it (xm_coll_tmpl,
  * xm_coll_fast) for a TX device of MTU FP_MTU that takes redirects
  * (path XDP) or is the RX device (XDP_TX).
  */
-static void fp_entry(const struct fp_case *c, int family, __u32 id,
+static void fp_entry(const struct xm_t_encap_case *c, int family, __u32 id,
 		     bool xdp_tx, struct xm_tmpl_ent *e)
 {
 	struct xm_encap_params p;
 	__u32 room = FP_MTU + XM_ETH_HLEN;
 
 	memset(e, 0, sizeof(*e));
-	fp_params(c, family, id, &p);
+	xm_t_coll_params(c, family, id, &p);
 	xm_tmpl_build(&e->t, &p);
 	e->max_inner = (__u16)(room - e->t.len);
 	e->snaplen = id ? FP_COLL1_SNAP : 0;
@@ -511,7 +456,7 @@ static int fp_frames_build(struct fp_frames *fr)
  * IPv4 sends collector 0 by redirect and collector 1 by XDP_TX, IPv6 the
  * other way round.  Runs twice, so sequence numbers move on.
  */
-static void fp_group_case(struct fp_ctx *x, const struct fp_case *c,
+static void fp_group_case(struct fp_ctx *x, const struct xm_t_encap_case *c,
 			  int family, __u32 sel, const struct fp_frames *fr)
 {
 	const struct fp_frame *one[] = { &fr->small, &fr->vlan, &fr->big };
@@ -583,8 +528,8 @@ static void fp_group_not_fast(struct fp_ctx *x, const struct fp_frames *fr,
 
 	xm_tg_begin(&g, "fast_not_taken");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fp_entry(&fp_cases[0], 4, 0, false, &x->ent[0]);
-		fp_entry(&fp_cases[0], 4, 1, false, &x->ent[1]);
+		fp_entry(&xm_t_encap_cases[0], 4, 0, false, &x->ent[0]);
+		fp_entry(&xm_t_encap_cases[0], 4, 1, false, &x->ent[1]);
 		x->ent[0].state = x->ent[1].state = bad[i].state;
 		x->ent[0].path = x->ent[1].path = bad[i].path;
 		x->ent[0].why_slow = x->ent[1].why_slow = bad[i].why;
@@ -750,7 +695,7 @@ int main(void)
 			/* alternate halves: a run reading the idle one
 			 * gets the previous case's template */
 			sel ^= 1;
-			fp_group_case(x, &fp_cases[i], family, sel, fr);
+			fp_group_case(x, &xm_t_encap_cases[i], family, sel, fr);
 		}
 	}
 	fp_group_not_fast(x, fr, &sel);

@@ -346,6 +346,71 @@ static inline void xm_fb_finish(struct xm_fb *fb)
 	}
 }
 
+/* ---- collectors of every encapsulation ---------------------------------
+ * For the tests that run the BPF encapsulation against the user-space
+ * template code (test_fastpath, test_kpath): xm_encap.h before this.
+ */
+#ifdef XM_ENCAP_H
+/* One encapsulation, for collectors 0 and 1. */
+struct xm_t_encap_case {
+	const char *name;
+	__u8 encap;
+	__u8 coll_flags;
+};
+
+static const struct xm_t_encap_case xm_t_encap_cases[] = {
+	{ "vxlan", XM_ENCAP_VXLAN, 0 },
+	{ "geneve", XM_ENCAP_GENEVE, 0 },
+	{ "gre", XM_ENCAP_GRE, 0 },
+	{ "gre_key", XM_ENCAP_GRE, XM_COLL_F_KEY },
+	{ "gre_seq", XM_ENCAP_GRE, XM_COLL_F_SEQ },
+	{ "gre_key_seq", XM_ENCAP_GRE, XM_COLL_F_KEY | XM_COLL_F_SEQ },
+	{ "erspan2", XM_ENCAP_ERSPAN2, 0 },
+	{ "erspan3", XM_ENCAP_ERSPAN3, 0 },
+};
+
+#define XM_T_NCASES (sizeof(xm_t_encap_cases) / sizeof(xm_t_encap_cases[0]))
+
+/* Collector id's parameters for encap c over family: every field differs
+ * between collectors 0 and 1. */
+static inline void xm_t_coll_params(const struct xm_t_encap_case *c,
+				    int family, __u32 id,
+				    struct xm_encap_params *p)
+{
+	static const __u8 smac[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01 };
+	static const __u8 dmac[6] = { 0x0a, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	static const __u8 s6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const __u8 d6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 7,
+				     [14] = 0x12, [15] = 0x34 };
+	static const __u8 s4[4] = { 192, 0, 2, 1 };
+	static const __u8 d4[4] = { 198, 51, 100, 7 };
+
+	memset(p, 0, sizeof(*p));
+	memcpy(p->src_mac, smac, 6);
+	memcpy(p->dst_mac, dmac, 6);
+	p->dst_mac[5] = (__u8)(0x55 + id);
+	p->family = (__u8)family;
+	p->encap = c->encap;
+	p->coll_flags = c->coll_flags;
+	p->dscp = id ? 46 : 0;
+	p->ttl = id ? 17 : 0;
+	p->hwid = (__u8)(id ? 63 : 5);
+	p->session = (__u16)(id ? 1023 : 0x155);
+	p->vni = id ? 0xabcdef : 42;
+	p->key = id ? 0xdeadbeef : 0x01020304;
+	p->dport = id ? 9999 : 0;
+	if (family == 4) {
+		memcpy(p->saddr, s4, 4);
+		memcpy(p->daddr, d4, 4);
+		p->daddr[3] = (__u8)(p->daddr[3] + id);
+	} else {
+		memcpy(p->saddr, s6, 16);
+		memcpy(p->daddr, d6, 16);
+		p->daddr[15] = (__u8)(p->daddr[15] + id);
+	}
+}
+#endif /* XM_ENCAP_H */
+
 /* ---- classifier tables ------------------------------------------------
  * Only for tests that include xm_table.h (and so libbpf and xm_maps.h)
  * before this header: the layout check of one table half.
@@ -638,9 +703,13 @@ static inline const char *xm_t_dev_stat_name(unsigned int i)
 		"host.in.seen", "host.in.seen_bytes", "host.in.loop_guard",
 		"host.in.mirror", "host.in.cloned", "host.in.clone_fail",
 		"host.in.clone_segs", "host.in.xdp_rx", "host.in.stale",
+		"host.in.k_cloned", "host.in.k_rx", "host.in.k_sent",
+		"host.in.k_fallback", "host.in.k_drop", "host.in.own_tx",
 		"host.out.seen", "host.out.seen_bytes", "host.out.loop_guard",
 		"host.out.mirror", "host.out.cloned", "host.out.clone_fail",
 		"host.out.clone_segs", "host.out.xdp_rx", "host.out.stale",
+		"host.out.k_cloned", "host.out.k_rx", "host.out.k_sent",
+		"host.out.k_fallback", "host.out.k_drop", "host.out.own_tx",
 	};
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) ==
