@@ -507,8 +507,14 @@ static void xm_status_text(const struct xm_state *st,
 	printf("dev %s: daemon pid %u (%s), queues %u, mode %s, ready %s\n",
 	       st->dev, dp->pid, xm_daemon_state(dp), dp->queues,
 	       dp->zerocopy ? "zerocopy" : "copy", dp->ready ? "yes" : "no");
-	printf("datapath %s, tx device %s XDP redirects\n",
-	       xm_dp_name(dp->datapath), dp->tx_xmit ? "takes" : "refuses");
+	if (dp->mode == XM_MODE_HOST)
+		printf("datapath %s (host mode: kernel path %s)\n",
+		       xm_dp_name(dp->datapath),
+		       dp->datapath == XM_DP_AFXDP ? "off" : "on");
+	else
+		printf("datapath %s, tx device %s XDP redirects\n",
+		       xm_dp_name(dp->datapath),
+		       dp->tx_xmit ? "takes" : "refuses");
 	printf("rules %u (generation %u), collectors %d (generation %u)\n",
 	       st->nrules, st->ctl->rule_gen, xm_ncoll(st), st->ctl->coll_gen);
 	for (i = 0; i < XM_MAX_COLLECTORS; i++) {

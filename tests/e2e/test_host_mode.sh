@@ -391,6 +391,10 @@ check_eq host_b_tshark_option \
 	"$(awk -F'\t' '$1 == "0x00004d" && $2 == "0xff58" && $3 == "0x01" {n[$4]++} END {print n["00000001"]+0, n["00000002"]+0}' "$tmp/b_ts.txt")" \
 	"$((bi1 - bi0)) $((bo1 - bo0))"
 hm_kpath_share host_b 100
+check_eq host_b_status_path "$($CTL status -j | "$PY" -c "import json,sys;print(' '.join(c['name'] + ':' + c['path'] for c in json.load(sys.stdin)['collectors']))")" \
+	"e3:tc g1:tc"
+check host_b_status_text eval '$CTL status | grep -q "^datapath auto (host mode: kernel path on)"'
+check host_b_stats_text eval '$CTL stats | grep -q "^1:g1/tc "'
 
 # ---- C: offloads on, the kernel path: GSO super-frames copied whole ------
 
@@ -602,16 +606,16 @@ hm_iperf() {
 	hm_h iperf3 -c "$PEER_IP" -p 5201 -t 2 -J "$@" 2>/dev/null | "$PY" -c \
 		"import json,sys;print('%.0f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e6))"
 }
-hm_med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+hm_med() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-# hm_throughput LABEL ENCAP DATAPATH [IPERF ARGS]: three runs without
-# and three with the mirror (rules for the iperf3 flow, one collector),
-# interleaved; medians and the ratio.
+# hm_throughput LABEL ENCAP DATAPATH RUNS [IPERF ARGS]: RUNS runs
+# without and RUNS with the mirror (rules for the iperf3 flow, one
+# collector), interleaved; medians and the ratio.
 hm_throughput() {
-	local label=$1 enc=$2 dp=$3 i mw mo lost=() copies=() kern=()
-	shift 3
+	local label=$1 enc=$2 dp=$3 runs=$4 i mw mo lost=() copies=() kern=()
+	shift 4
 	local without=() with=()
-	for i in 1 2 3; do
+	for i in $(seq "$runs"); do
 		without+=("$(hm_iperf "$@")")
 		hm_start --datapath "$dp" >/dev/null 2>&1
 		$CTL collector add e3 remote "$COL_IP" encap "$enc"
@@ -642,10 +646,10 @@ if command -v iperf3 >/dev/null; then
 	xm_wait 10 test -s "$tmp/iperf3.pid"
 	bg+=("$(cat "$tmp/iperf3.pid")")
 	echo "=== host mode throughput: iperf3 -t 2, one TCP flow host -> peer, veth offloads on, $(nproc) CPUs"
-	check host_i_iperf_unlimited hm_throughput "unlimited, VXLAN, kernel path:" vxlan auto
-	check host_i_iperf_paced hm_throughput "paced 2 Gbit/s, VXLAN, kernel path:" vxlan auto -b 2G
-	check host_i_iperf_erspan hm_throughput "unlimited, ERSPAN III (GSO frames by AF_XDP):" erspan3 auto
-	check host_i_iperf_afxdp hm_throughput "unlimited, VXLAN, --datapath afxdp:" vxlan afxdp
+	check host_i_iperf_unlimited hm_throughput "unlimited, VXLAN, kernel path:" vxlan auto 5
+	check host_i_iperf_paced hm_throughput "paced 2 Gbit/s, VXLAN, kernel path:" vxlan auto 3 -b 2G
+	check host_i_iperf_erspan hm_throughput "unlimited, ERSPAN III (GSO frames by AF_XDP):" erspan3 auto 3
+	check host_i_iperf_afxdp hm_throughput "unlimited, VXLAN, --datapath afxdp:" vxlan afxdp 3
 	echo "==="
 else
 	fail host_i_iperf "iperf3 is not installed (make deps)"

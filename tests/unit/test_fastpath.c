@@ -240,21 +240,6 @@ static int fp_publish(struct fp_ctx *x, __u32 sel)
 
 /* ---- one frame --------------------------------------------------------- */
 
-/* CLOCK_REALTIME in ERSPAN III units (100 ns), low 32 bits, as the
- * workers stamp their copies. */
-static __u32 fp_erspan_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u32)((__u64)ts.tv_sec * 10000000u + (__u64)ts.tv_nsec / 100u);
-}
-
-static __u32 fp_be32(const __u8 *p)
-{
-	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
-}
-
 /* The first few differing bytes, for the failure message. */
 static void fp_diff(char *s, size_t n, const __u8 *got, const __u8 *want,
 		    __u32 len, __u32 skip_lo, __u32 skip_hi)
@@ -299,10 +284,10 @@ static void fp_fast_frame(struct fp_ctx *x, struct xm_tgroup *g,
 
 	err = fp_read(x, &a);
 	if (!err) {
-		t0 = fp_erspan_now();
+		t0 = xm_t_clock_100ns(CLOCK_REALTIME);
 		err = xm_t_xdp_run(x->prog_fd, FP_IFINDEX, f->d, f->len, 0, 1,
 				   &r);
-		t1 = fp_erspan_now();
+		t1 = xm_t_clock_100ns(CLOCK_REALTIME);
 	}
 	if (!err)
 		err = fp_read(x, &b);
@@ -331,7 +316,7 @@ static void fp_fast_frame(struct fp_ctx *x, struct xm_tgroup *g,
 		ts_lo = e->t.ers_off + 4u;
 		ts_hi = ts_lo + 4u;
 		/* the stamp is compared with the clock below */
-		p.tstamp = r.out_len >= ts_hi ? fp_be32(r.out + ts_lo) : 0;
+		p.tstamp = r.out_len >= ts_hi ? xm_t_be32(r.out + ts_lo) : 0;
 	}
 	xm_tmpl_apply(want, &e->t, &p);
 	memcpy(want + tlen, f->d, n);
@@ -351,7 +336,7 @@ static void fp_fast_frame(struct fp_ctx *x, struct xm_tgroup *g,
 			   what, tlen, diff);
 	}
 	if (ts_lo && r.out_len >= ts_hi) {
-		got_ts = fp_be32(r.out + ts_lo);
+		got_ts = xm_t_be32(r.out + ts_lo);
 		/* modulo 2^32: the field wraps every 7 minutes */
 		XM_EXPECT(g, (__s32)(got_ts - t0) >= -10000000 &&
 			  (__s32)(t1 - got_ts) >= -10000000,

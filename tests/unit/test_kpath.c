@@ -95,23 +95,11 @@ static int kp_run(const struct kp_ctx *x, __u32 mark, struct kp_run *r)
 	memset(&ci, 0, sizeof(ci));
 	memset(&co, 0, sizeof(co));
 	ci.mark = mark;
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = x->frame,
-		.data_size_in = sizeof(x->frame),
-		.data_out = r->out,
-		.data_size_out = sizeof(r->out),
-		.ctx_in = &ci,
-		.ctx_size_in = sizeof(ci),
-		.ctx_out = &co,
-		.ctx_size_out = sizeof(co),
-	);
-	err = bpf_prog_test_run_opts(x->prog_fd, &o);
-	if (err)
-		return -errno;
-	r->retval = o.retval;
-	r->out_len = o.data_size_out;
+	err = xm_t_prog_run(x->prog_fd, x->frame, sizeof(x->frame), &ci, &co,
+			    sizeof(ci), r->out, sizeof(r->out), 1, &r->retval,
+			    &r->out_len);
 	r->mark = co.mark;
-	return 0;
+	return err;
 }
 
 /* Ethernet / IPv4 / TCP, KP_LEN bytes with a payload pattern. */
@@ -158,19 +146,6 @@ static int kp_entry(struct kp_ctx *x, const struct xm_t_encap_case *c,
 	return 0;
 }
 
-static __u32 kp_mono_100ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u32)((__u64)ts.tv_sec * 10000000u + (__u64)ts.tv_nsec / 100u);
-}
-
-static __u32 kp_be32(const __u8 *p)
-{
-	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
-}
-
 /* A host counter of direction d, by its place in the struct. */
 static __u64 kp_host(const struct kp_counts *c, unsigned int d, size_t off)
 {
@@ -195,10 +170,10 @@ static void kp_encap(struct kp_ctx *x, struct xm_tgroup *g, const char *what,
 	int err;
 
 	err = kp_read(x, &a);
-	t0 = kp_mono_100ns();
+	t0 = xm_t_clock_100ns(CLOCK_MONOTONIC);
 	if (!err)
 		err = kp_run(x, XM_MARK_KPATH | d << 8 | KP_COLL, &r);
-	t1 = kp_mono_100ns();
+	t1 = xm_t_clock_100ns(CLOCK_MONOTONIC);
 	if (!err)
 		err = kp_read(x, &b);
 	if (err) {
@@ -218,7 +193,7 @@ static void kp_encap(struct kp_ctx *x, struct xm_tgroup *g, const char *what,
 	if (e->t.ers_ver == XM_ERSPAN_VER_III) {
 		ts_lo = e->t.ers_off + 4u;
 		ts_hi = ts_lo + 4u;
-		p.tstamp = r.out_len >= ts_hi ? kp_be32(r.out + ts_lo) : 0;
+		p.tstamp = r.out_len >= ts_hi ? xm_t_be32(r.out + ts_lo) : 0;
 	}
 	xm_tmpl_apply(want, &e->t, &p);
 	memcpy(want + tlen, x->frame, KP_LEN);
@@ -235,7 +210,7 @@ static void kp_encap(struct kp_ctx *x, struct xm_tgroup *g, const char *what,
 			  !memcmp(r.out + ts_hi, want + ts_hi, tlen + KP_LEN - ts_hi),
 			  "%s: bytes differ from xm_tmpl_apply + the frame", what);
 	if (ts_lo && r.out_len >= ts_hi) {
-		got = kp_be32(r.out + ts_lo);
+		got = xm_t_be32(r.out + ts_lo);
 		XM_EXPECT(g, (__s32)(got - t0) >= 0 && (__s32)(t1 - got) >= 0,
 			  "%s: ERSPAN III timestamp %u not in [%u, %u]", what, got,
 			  t0, t1);

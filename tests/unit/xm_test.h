@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <linux/types.h>
 
 /* ---- reporting ------------------------------------------------------ */
@@ -102,6 +103,20 @@ static inline __u16 xm_t_csum(const void *buf, unsigned int len)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (__u16)~sum;
+}
+
+/* The clock in ERSPAN III units (100 ns), low 32 bits. */
+static inline __u32 xm_t_clock_100ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (__u32)((__u64)ts.tv_sec * 10000000u + (__u64)ts.tv_nsec / 100u);
+}
+
+static inline __u32 xm_t_be32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
 }
 
 /* ---- frame builder -------------------------------------------------- */
@@ -742,6 +757,32 @@ struct xm_t_run {
  * frame between repeats: repeat only frames that come back as they went
  * in.  0 or a negative errno.
  */
+/* BPF_PROG_TEST_RUN of any program type: data in, context in and out
+ * (ctx_size bytes each), data out. */
+static inline int xm_t_prog_run(int prog_fd, const void *in, __u32 in_len,
+				void *ctx_in, void *ctx_out, __u32 ctx_size,
+				void *out, __u32 out_size, __u32 repeat,
+				__u32 *retval, __u32 *out_len)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in,
+		.data_size_in = in_len,
+		.data_out = out,
+		.data_size_out = out_size,
+		.ctx_in = ctx_in,
+		.ctx_size_in = ctx_size,
+		.ctx_out = ctx_out,
+		.ctx_size_out = ctx_size,
+		.repeat = repeat,
+	);
+
+	if (bpf_prog_test_run_opts(prog_fd, &o))
+		return -errno;
+	*retval = o.retval;
+	*out_len = o.data_size_out;
+	return 0;
+}
+
 static inline int xm_t_xdp_run(int prog_fd, __u32 ifindex, const __u8 *frame,
 			       __u32 len, __u32 premeta, __u32 repeat,
 			       struct xm_t_run *r)
@@ -761,22 +802,11 @@ static inline int xm_t_xdp_run(int prog_fd, __u32 ifindex, const __u8 *frame,
 	ci.ingress_ifindex = ifindex;
 	ci.rx_queue_index = 0;
 
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in,
-		.data_size_in = premeta + len,
-		.data_out = r->out,
-		.data_size_out = sizeof(r->out),
-		.ctx_in = &ci,
-		.ctx_size_in = sizeof(ci),
-		.ctx_out = &co,
-		.ctx_size_out = sizeof(co),
-		.repeat = repeat,
-	);
-	err = bpf_prog_test_run_opts(prog_fd, &o);
+	err = xm_t_prog_run(prog_fd, in, premeta + len, &ci, &co, sizeof(ci),
+			    r->out, sizeof(r->out), repeat, &r->retval,
+			    &r->out_len);
 	if (err)
-		return -errno;
-	r->retval = o.retval;
-	r->out_len = o.data_size_out;
+		return err;
 	r->meta_len = co.data - co.data_meta;
 	return 0;
 }
