@@ -46,15 +46,30 @@ cost() { in_dut "$XM_BIN/xm-progcost" --dev "$DEV_DA" --frame "$tmp/f64.bin" --r
 median() { "$PY" -c "import json,statistics,sys; print(int(statistics.median(json.loads(sys.stdin.read())['ns_per_frame'])))"; }
 declare -A ns
 CTL="$XM_BIN/mirrorctl -d $DEV_DA"
-for dp in xdp afxdp; do
-	in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" --datapath "$dp" >/dev/null || exit 1
+# mirror DATAPATH RULES: start the appliance with RULES rules of one
+# shape (one hash of the classifier), the matching one last, as make
+# bench loads them; print the median ns/frame.
+mirror() {
+	local dp=$1 n=$2 i
+	in_dut "$XM_BIN/mirror-appliance" start --dev "$DEV_DA" --tx-dev "$DEV_DB" --datapath "$dp" >/dev/null || return 1
 	in_dut $CTL collector add c1 remote "$COL_IP" vni 1
-	in_dut $CTL rule add prio 1 dst 10.9.0.2/32 proto udp dport 5000 collector c1
+	for ((i = 0; i < n - 1; i++)); do
+		echo "rule add prio $((i + 1)) dst 10.$((100 + i / 65536)).$((i / 256 % 256)).$((i % 256))/32 proto udp dport 5000 collector c1"
+	done >"$tmp/rules.batch"
+	echo "rule add prio $n dst 10.9.0.2/32 proto udp dport 5000 collector c1" >>"$tmp/rules.batch"
+	in_dut $CTL -batch "$tmp/rules.batch" || return 1
 	xm_wait 5 bash -c "nsenter --net=/run/netns/$NS_DUT $CTL status | grep -q 'path $dp'" ||
-		{ echo "xdp-cost: collector not on path $dp" >&2; exit 1; }
-	ns[xdp-mirror/$dp]=$(cost | median)
+		{ echo "xdp-cost: collector not on path $dp" >&2; return 1; }
+	cost | median
 	in_dut "$XM_BIN/mirror-appliance" stop --dev "$DEV_DA" >/dev/null
+}
+for dp in xdp afxdp; do
+	ns[xdp-mirror/$dp]=$(mirror "$dp" 1) || exit 1
 done
+# The rule count's own cost: 1 and RULES rules back to back.
+RULES=${RULES:-10000}
+ns[xdp-mirror/xdp/1r]=$(mirror xdp 1) || exit 1
+ns[xdp-mirror/xdp/${RULES}r]=$(mirror xdp "$RULES") || exit 1
 ref "$NS_DUT" native --rx "$DEV_DA" --tx "$DEV_DB" --src-mac "$dbmac" --dst-mac "$colmac" \
 	--src "$DUT_IP" --dst "$COL_IP" --collectors 1
 xm_wait 5 bash -c "ip -n $NS_DUT link show $DEV_DA | grep -q xdp" || { echo "xdp-cost: xm-ref native did not attach" >&2; exit 1; }
@@ -64,4 +79,11 @@ echo "XDP program cost per 64-byte frame (median of 5 runs of $REPEAT, live fram
 printf '| %-18s | %8s | %11s |\n|---|---:|---:|\n' program "ns/frame" "/ xdp-native"
 for k in xdp-native xdp-mirror/xdp xdp-mirror/afxdp; do
 	printf '| %-18s | %8s | %11s |\n' "$k" "${ns[$k]}" "$("$PY" -c "print('%.2f' % (${ns[$k]} / ${ns[xdp-native]}))")"
+done
+echo
+echo "The fast path with $RULES rules in one shape against 1 rule, measured back to back:"
+printf '| %-18s | %8s | %11s |\n|---|---:|---:|\n' rules "ns/frame" "/ 1 rule"
+for k in 1r "${RULES}r"; do
+	printf '| %-18s | %8s | %11s |\n' "${k%r}" "${ns[xdp-mirror/xdp/$k]}" \
+		"$("$PY" -c "print('%.2f' % (${ns[xdp-mirror/xdp/$k]} / ${ns[xdp-mirror/xdp/1r]}))")"
 done
