@@ -4,7 +4,8 @@
  * under BPF_PROG_TEST_RUN, against the user-space template code.
  *
  * The host skeleton is loaded with kpath_on and attached nowhere.  For
- * each encapsulation over IPv4 and IPv6, collector 1's entry is written
+ * each encapsulation over IPv4 and IPv6, and a host frame of each family
+ * (IPv4 and IPv6 TCP), collector 1's entry is written
  * into the live half of the fast map as the daemon builds it in host mode
  * (xm_tmpl_build, path TC; AFXDP for UDP over IPv6), and a clone is run
  * through the program with the mark the NIC's program gives it, in each
@@ -102,15 +103,21 @@ static int kp_run(const struct kp_ctx *x, __u32 mark, struct kp_run *r)
 	return err;
 }
 
-/* Ethernet / IPv4 / TCP, KP_LEN bytes with a payload pattern. */
-static int kp_frame(struct kp_ctx *x)
+/* Ethernet / IPv4 or IPv6 (inner: 4 or 6) / TCP, KP_LEN bytes with a
+ * payload pattern: the host's own frame, cloned. */
+static int kp_frame(struct kp_ctx *x, int inner)
 {
 	struct xm_fb fb;
 	__u32 i;
 
 	xm_fb_init(&fb);
-	xm_fb_eth(&fb, 0x0800);
-	xm_fb_ipv4(&fb, 6, "10.77.0.1", "10.77.0.2", 5, 0x4000);
+	if (inner == 4) {
+		xm_fb_eth(&fb, 0x0800);
+		xm_fb_ipv4(&fb, 6, "10.77.0.1", "10.77.0.2", 5, 0x4000);
+	} else {
+		xm_fb_eth(&fb, 0x86dd);
+		xm_fb_ipv6(&fb, 6, "2001:db8:77::1", "2001:db8:77::2");
+	}
 	xm_fb_tcp(&fb, 43210, 9091, 0x18);
 	for (i = fb.len; i < KP_LEN; i++)
 		fb.d[fb.len++] = (__u8)(i * 13);
@@ -271,7 +278,7 @@ static void kp_fallback(struct kp_ctx *x, struct xm_tgroup *g,
 }
 
 static void kp_group_case(struct kp_ctx *x, const struct xm_t_encap_case *c,
-			  int family)
+			  int family, int inner)
 {
 	static const char *const dirs[] = { "in", "out" };
 	struct xm_tgroup g;
@@ -279,11 +286,14 @@ static void kp_group_case(struct kp_ctx *x, const struct xm_t_encap_case *c,
 	unsigned int d;
 	int err;
 
-	snprintf(name, sizeof(name), "kpath_%s_ipv%d", c->name, family);
+	snprintf(name, sizeof(name), "kpath_%s_ipv%d_inner%d", c->name,
+		 family, inner);
 	xm_tg_begin(&g, name);
-	err = kp_entry(x, c, family);
+	err = kp_frame(x, inner);
+	if (!err)
+		err = kp_entry(x, c, family);
 	if (err) {
-		xm_tg_fail(&g, "writing the fast map: %s", strerror(-err));
+		xm_tg_fail(&g, "frame or fast map: %s", strerror(-err));
 	} else {
 		for (d = XM_HOST_IN; d <= XM_HOST_OUT; d++) {
 			snprintf(what, sizeof(what), "%s %s", name, dirs[d]);
@@ -344,13 +354,13 @@ static int kp_open(struct kp_ctx *x)
 	x->seqs_fd = bpf_map__fd(x->skel->maps.seqs);
 	if (bpf_map_update_elem(x->seqs_fd, &id, &sq, BPF_ANY))
 		return -errno;
-	return kp_frame(x);
+	return kp_frame(x, 4);
 }
 
 int main(void)
 {
 	static struct kp_ctx x;
-	int err, family;
+	int err, family, inner;
 	size_t i;
 
 	err = kp_open(&x);
@@ -360,9 +370,12 @@ int main(void)
 		host_bpf__destroy(x.skel);
 		return 1;
 	}
-	for (family = 4; family <= 6; family += 2)
-		for (i = 0; i < XM_T_NCASES; i++)
-			kp_group_case(&x, &xm_t_encap_cases[i], family);
+	for (inner = 4; inner <= 6; inner += 2)
+		for (family = 4; family <= 6; family += 2)
+			for (i = 0; i < XM_T_NCASES; i++)
+				kp_group_case(&x, &xm_t_encap_cases[i], family,
+					      inner);
+	kp_frame(&x, 4);
 	kp_group_foreign(&x);
 	host_bpf__destroy(x.skel);
 	return xm_tsuite_exit(&x.suite);
