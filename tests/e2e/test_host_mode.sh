@@ -2,37 +2,41 @@
 # SPDX-License-Identifier: GPL-2.0
 # Host mode (issue 6): a host mirrors its own traffic over its only NIC.
 #
-#   ns hmh: NIC 10.o.77.1 ==veth== ns hmn: bridge 10.o.77.2 (the TCP peer)
+#   ns hxh: NIC 10.o.77.1 ==veth== ns hxn: bridge 10.o.77.2 (the TCP peer)
 #                                            |
-#                                    ns hmc: 10.o.77.3, .4 (collectors)
+#                                    ns hxc: 10.o.77.3, .4 (collectors)
 #
 # The NIC carries the production traffic and the mirror's output.  Every
 # frame of a TCP transfer on port 9091, in both directions, must reach
 # the collector exactly once, byte-identical to what a capture on the NIC
 # saw, with its direction in the encapsulation (ERSPAN III D bit, GENEVE
 # option), and nothing else may: no loop, no other traffic.  Then: GSO and
-# checksum offloads on (copies are wire frames with valid checksums),
-# the loop guard under a match-all rule, --direction in, coexistence
-# with another tc program, the clsact fallback, stop after a crash, bad
-# arguments, and TCP throughput with and without the mirror (printed,
-# not asserted).
+# checksum offloads on, through the kernel path (super-frames copied
+# whole) and through AF_XDP (segmented, checksums finished), the loop
+# guard under a match-all rule, --direction in, coexistence with another
+# tc program, the clsact fallback, stop after a crash, bad arguments, and
+# TCP throughput with and without the mirror (printed, not asserted).
 set -u
-. "$(dirname "$0")/../lib/netns.sh"
-
 S=$$
 o=$((S % 200 + 20))
-NS_H=hmh$S
-NS_N=hmn$S
-NS_C=hmc$S
-NIC=hmnic$S
-WIRE=hmw$S
-BR=hmbr$S
-CPORT=hmcp$S
-CDEV=hmcol$S
-HOST_IP=10.$o.77.1
-PEER_IP=10.$o.77.2
-COL_IP=10.$o.77.3
-GRE_IP=10.$o.77.4
+# The single-NIC topology of tests/lib/host.sh, on a subnet of this run's
+# own, with room for a copy of a 1514-byte frame plus its encapsulation
+# (MTU 9000) while the host and the peer keep to 1500 bytes between them
+# (route MTU, so TCP's MSS is 1460), as on a link whose MTU the mirror
+# cannot raise.
+HX_PREFIX=10.$o.77
+HX_MTU=9000
+. "$(dirname "$0")/../lib/host.sh"
+
+NS_H=$HX_NS_HOST
+NS_N=$HX_NS_NET
+NS_C=$HX_NS_COL
+NIC=$HX_NIC
+WIRE=$HX_WIRE
+CDEV=$HX_CDEV
+PEER_IP=$HX_PEER_IP
+COL_IP=$HX_COL_IP
+GRE_IP=$HX_COL2_IP
 PORT=9091
 APP=$XM_BIN/mirror-appliance
 CHECK=$XM_TESTS/lib/hostcheck.py
@@ -40,11 +44,11 @@ tmp=$(mktemp -d)
 caps=()
 bg=()
 
-hm_h() { ip netns exec "$NS_H" "$@"; }
-hm_n() { ip netns exec "$NS_N" "$@"; }
-hm_c() { ip netns exec "$NS_C" "$@"; }
+hm_h() { hx_host "$@"; }
+hm_n() { hx_net "$@"; }
+hm_c() { hx_col "$@"; }
 # The host namespace with the root mount namespace: bpffs pins.
-hm_root() { nsenter --net="/run/netns/$NS_H" "$@"; }
+hm_root() { hx_host_root "$@"; }
 CTL="hm_root $XM_BIN/mirrorctl -d $NIC"
 
 cleanup() {
@@ -52,83 +56,16 @@ cleanup() {
 	for p in "${caps[@]}" "${bg[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	hm_root "$APP" stop --dev "$NIC" >/dev/null 2>&1
-	ip netns del "$NS_H" 2>/dev/null
-	ip netns del "$NS_N" 2>/dev/null
-	ip netns del "$NS_C" 2>/dev/null
-	rm -rf "/sys/fs/bpf/xdp-mirror/$NIC" 2>/dev/null
-	rm -f "/run/xdp-mirror/$NIC.log" "/run/xdp-mirror/$NIC.pid"
+	hx_topo_down
+	rm -f "/run/xdp-mirror/$NIC.pid"
 	# HM_KEEP=DIR keeps the captures for a closer look.
 	[ -n "${HM_KEEP:-}" ] && mkdir -p "$HM_KEEP" && cp "$tmp"/*.pcap "$HM_KEEP"/
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-# ---- topology --------------------------------------------------------
-
-# hm_wire NS DEV on|off: off makes a veth behave like a wire (no
-# segmentation or checksum offload, one segment per skb: what tc, XDP
-# and a capture see is one finished wire frame); on restores the veth
-# defaults (TSO/GSO super-frames, CHECKSUM_PARTIAL).
-hm_wire() {
-	local segs=1
-	[ "$3" = on ] && segs=65535
-	ip netns exec "$1" ethtool -K "$2" tx "$3" tso "$3" gso "$3" gro off >/dev/null 2>&1
-	ip netns exec "$1" ip link set dev "$2" gso_max_segs $segs
-}
-
-hm_all_links() {
-	echo "$NS_H:$NIC $NS_N:$WIRE $NS_N:$CPORT $NS_N:$BR $NS_C:$CDEV"
-}
-
-hm_offloads() {
-	local l
-	for l in $(hm_all_links); do hm_wire "${l%%:*}" "${l#*:}" "$1"; done
-}
-
-hm_mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
-
-hm_topo_up() {
-	local l hmac pmac cmac
-	ip netns add "$NS_H" && ip netns add "$NS_N" && ip netns add "$NS_C" || return 1
-	ip link add "$NIC" netns "$NS_H" type veth peer name "$WIRE" netns "$NS_N" || return 1
-	ip link add "$CPORT" netns "$NS_N" type veth peer name "$CDEV" netns "$NS_C" || return 1
-	hm_n ip link add "$BR" type bridge stp_state 0 mcast_snooping 0 || return 1
-	hm_n ip link set "$WIRE" master "$BR" && hm_n ip link set "$CPORT" master "$BR" || return 1
-	for l in $(hm_all_links); do xm_quiet_if "${l%%:*}" "${l#*:}"; done
-	hm_offloads off
-	hm_h ip addr add "$HOST_IP/24" dev "$NIC" && hm_n ip addr add "$PEER_IP/24" dev "$BR" &&
-		hm_c ip addr add "$COL_IP/24" dev "$CDEV" && hm_c ip addr add "$GRE_IP/24" dev "$CDEV" ||
-		return 1
-	# Room for a copy of a 1514-byte frame plus its encapsulation; the
-	# host and the peer keep to 1500 bytes between them (route MTU, so
-	# TCP's MSS is 1460), as on a link whose MTU the mirror cannot raise.
-	for l in $(hm_all_links); do
-		ip netns exec "${l%%:*}" ip link set "${l#*:}" mtu 9000 || return 1
-	done
-	for l in $(hm_all_links) "$NS_H:lo" "$NS_N:lo" "$NS_C:lo"; do
-		ip netns exec "${l%%:*}" ip link set "${l#*:}" up || return 1
-	done
-	hm_h ip route replace "$PEER_IP/32" dev "$NIC" mtu 1500 &&
-		hm_n ip route replace "$HOST_IP/32" dev "$BR" mtu 1500 || return 1
-	# Static neighbours and bridge entries: no ARP, no flooding.
-	hmac=$(hm_mac "$NS_H" "$NIC") && pmac=$(hm_mac "$NS_N" "$BR") &&
-		cmac=$(hm_mac "$NS_C" "$CDEV") || return 1
-	for l in "$PEER_IP:$pmac" "$COL_IP:$cmac" "$GRE_IP:$cmac"; do
-		hm_h ip neigh replace "${l%%:*}" lladdr "${l#*:}" dev "$NIC" nud permanent || return 1
-	done
-	hm_n ip neigh replace "$HOST_IP" lladdr "$hmac" dev "$BR" nud permanent &&
-		hm_n bridge fdb replace "$hmac" dev "$WIRE" master static &&
-		hm_n bridge fdb replace "$cmac" dev "$CPORT" master static || return 1
-	# The collectors are a sink: IPv4 is dropped after the taps (a
-	# classic BPF program returning TC_ACT_SHOT), so no ICMP error
-	# travels back to the host to be mirrored in turn.
-	hm_c tc qdisc add dev "$CDEV" clsact &&
-		hm_c tc filter add dev "$CDEV" ingress protocol ip pref 1 bpf da bytecode "1,6 0 0 2" ||
-		return 1
-	xm_wait 10 hm_fwd "$WIRE" && xm_wait 10 hm_fwd "$CPORT"
-}
-
-hm_fwd() { hm_n bridge link show dev "$1" | grep -q "state forwarding"; }
+hm_offloads() { hx_offloads "$@"; }
+hm_mac() { hx_mac "$@"; }
 
 # ---- helpers -----------------------------------------------------------
 
@@ -154,13 +91,11 @@ hm_pcap_ge() { [ "$(hm_pcap_count "$1")" -ge "$2" ]; }
 # hm_capture NS DEV FILE [FILTER...]: tcpdump in the background, ready
 # once it says it is listening.
 hm_capture() {
-	local ns=$1 dev=$2 file=$3
-	shift 3
-	# A large buffer: the captures must not lose frames at veth speed
-	# (hm_capture_stop checks that they did not).
-	ip netns exec "$ns" tcpdump -i "$dev" -B 131072 --immediate-mode -U -n -s 0 -w "$file" "$@" 2>"$file.err" &
-	caps+=($!)
-	xm_wait 10 grep -q "listening on" "$file.err"
+	local rc
+	hx_capture "$@"
+	rc=$?
+	caps+=("$hx_cap_pid")
+	return $rc
 }
 
 hm_capture_stop() {
@@ -287,7 +222,7 @@ hm_ours_gone() {
 
 # ---- go ----------------------------------------------------------------
 
-hm_topo_up || { fail host_topology "could not build the namespaces"; exit 1; }
+hx_topo_up || { fail host_topology "could not build the namespaces"; exit 1; }
 nic_idx=$(hm_h cat "/sys/class/net/$NIC/ifindex")
 hmac=$(hm_mac "$NS_H" "$NIC")
 

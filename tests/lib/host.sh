@@ -19,13 +19,21 @@
 # host and be classified again.
 #
 # By default the veths behave like a wire (HX_OFFLOADS=1 keeps the veth
-# defaults): no TSO/GSO/GRO and one segment per skb, so every skb that
-# tc, XDP or a capture sees is one wire frame, at most 1514 bytes with
-# MTU 1500; no checksum offload, so frames on the wire carry valid
-# checksums.  TCP still hands CHECKSUM_PARTIAL skbs to tc egress: the
-# checksum is finished after tc, so a clone taken there is unfinished.
-# IPv6 is off on all test links (no RS/MLD/DAD noise), neighbours are
-# static (no ARP on the wire), so frame counts are exact.
+# defaults; hx_offloads on|off switches later): no TSO/GSO/GRO and one
+# segment per skb, so every skb that tc, XDP or a capture sees is one
+# wire frame, at most 1514 bytes with MTU 1500; no checksum offload, so
+# frames on the wire carry valid checksums.  TCP still hands
+# CHECKSUM_PARTIAL skbs to tc egress: the checksum is finished after tc,
+# so a clone taken there is unfinished.  IPv6 is off on all test links
+# (no RS/MLD/DAD noise), neighbours are static (no ARP on the wire), so
+# frame counts are exact.
+#
+# Set before sourcing, for tests that need them: HX_SFX (name suffix,
+# default the PID), HX_PREFIX (the /24, default 10.77.0), HX_MTU (of
+# every link; the host and the peer then keep to HX_ROUTE_MTU between
+# them with /32 routes, as on a link whose MTU the mirror cannot raise).
+# The collector has a second address, HX_COL2_IP, for a second
+# collector.
 
 [ -n "${XM_TESTS:-}" ] || XM_TESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 declare -F xm_wait >/dev/null || . "$XM_TESTS/lib/netns.sh"
@@ -39,11 +47,15 @@ HX_WIRE=hxw$HX_SFX
 HX_BR=hxbr$HX_SFX
 HX_CPORT=hxcp$HX_SFX
 HX_CDEV=hxcol$HX_SFX
-HX_HOST_IP=10.77.0.1
-HX_PEER_IP=10.77.0.2
-HX_COL_IP=10.77.0.3
+HX_PREFIX=${HX_PREFIX:-10.77.0}
+HX_HOST_IP=$HX_PREFIX.1
+HX_PEER_IP=$HX_PREFIX.2
+HX_COL_IP=$HX_PREFIX.3
+HX_COL2_IP=$HX_PREFIX.4
 HX_PLEN=24
-HX_SUBNET=10.77.0.0/$HX_PLEN
+HX_SUBNET=$HX_PREFIX.0/$HX_PLEN
+HX_MTU=${HX_MTU:-}
+HX_ROUTE_MTU=${HX_ROUTE_MTU:-1500}
 
 hx_host() { ip netns exec "$HX_NS_HOST" "$@"; }
 hx_net() { ip netns exec "$HX_NS_NET" "$@"; }
@@ -54,15 +66,29 @@ hx_host_root() { nsenter --net="/run/netns/$HX_NS_HOST" "$@"; }
 
 hx_mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
 
-# hx_wire_like NS DEV: no segmentation, coalescing or checksum offloads.
-hx_wire_like() {
-	[ "${HX_OFFLOADS:-0}" = 1 ] && return 0
-	# Checksums are finished before the frame leaves (as a NIC does in
-	# hardware), so captures on the wire show valid checksums.
-	ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
+# hx_wire NS DEV off: no segmentation, coalescing or checksum offloads;
+# on: the veth defaults back (TSO/GSO super-frames, CHECKSUM_PARTIAL;
+# GRO stays off).
+hx_wire() {
+	local segs=1
+	[ "$3" = on ] && segs=65535
+	# Off: checksums are finished before the frame leaves (as a NIC does
+	# in hardware), so captures on the wire show valid checksums.
+	ip netns exec "$1" ethtool -K "$2" tx "$3" tso "$3" gso "$3" gro off >/dev/null 2>&1
 	# TCP hands GSO super-skbs to the device even with gso off (it is
 	# segmented after tc); one segment per skb makes tc see wire frames.
-	ip netns exec "$1" ip link set dev "$2" gso_max_segs 1
+	ip netns exec "$1" ip link set dev "$2" gso_max_segs $segs
+}
+
+# The links of the topology as NS:DEV.
+hx_links() {
+	echo "$HX_NS_HOST:$HX_NIC $HX_NS_NET:$HX_WIRE $HX_NS_NET:$HX_CPORT $HX_NS_NET:$HX_BR $HX_NS_COL:$HX_CDEV"
+}
+
+# hx_offloads on|off: every link at once.
+hx_offloads() {
+	local l
+	for l in $(hx_links); do hx_wire "${l%%:*}" "${l#*:}" "$1"; done
 }
 
 hx_topo_down() {
@@ -82,26 +108,33 @@ hx_topo_up() {
 	hx_net ip link add "$HX_BR" type bridge stp_state 0 mcast_snooping 0 || return 1
 	hx_net ip link set "$HX_WIRE" master "$HX_BR" || return 1
 	hx_net ip link set "$HX_CPORT" master "$HX_BR" || return 1
-	for l in "$HX_NS_HOST:$HX_NIC" "$HX_NS_NET:$HX_WIRE" "$HX_NS_NET:$HX_CPORT" \
-		"$HX_NS_NET:$HX_BR" "$HX_NS_COL:$HX_CDEV"; do
+	for l in $(hx_links); do
 		ns=${l%%:*} dev=${l#*:}
 		xm_quiet_if "$ns" "$dev"
-		hx_wire_like "$ns" "$dev"
+		[ "${HX_OFFLOADS:-0}" = 1 ] || hx_wire "$ns" "$dev" off
+		if [ -n "$HX_MTU" ]; then
+			ip netns exec "$ns" ip link set "$dev" mtu "$HX_MTU" || return 1
+		fi
 	done
 	hx_host ip addr add "$HX_HOST_IP/$HX_PLEN" dev "$HX_NIC" || return 1
 	hx_net ip addr add "$HX_PEER_IP/$HX_PLEN" dev "$HX_BR" || return 1
 	hx_col ip addr add "$HX_COL_IP/$HX_PLEN" dev "$HX_CDEV" || return 1
-	for l in "$HX_NS_HOST:$HX_NIC" "$HX_NS_NET:$HX_WIRE" "$HX_NS_NET:$HX_CPORT" \
-		"$HX_NS_NET:$HX_BR" "$HX_NS_COL:$HX_CDEV" \
-		"$HX_NS_HOST:lo" "$HX_NS_NET:lo" "$HX_NS_COL:lo"; do
+	hx_col ip addr add "$HX_COL2_IP/$HX_PLEN" dev "$HX_CDEV" || return 1
+	for l in $(hx_links) "$HX_NS_HOST:lo" "$HX_NS_NET:lo" "$HX_NS_COL:lo"; do
 		ip netns exec "${l%%:*}" ip link set "${l#*:}" up || return 1
 	done
+	if [ -n "$HX_MTU" ]; then
+		hx_host ip route replace "$HX_PEER_IP/32" dev "$HX_NIC" mtu "$HX_ROUTE_MTU" &&
+			hx_net ip route replace "$HX_HOST_IP/32" dev "$HX_BR" mtu "$HX_ROUTE_MTU" ||
+			return 1
+	fi
 	# Static neighbours: no ARP frames in the counts.
 	local hmac pmac cmac
 	hmac=$(hx_mac "$HX_NS_HOST" "$HX_NIC") && pmac=$(hx_mac "$HX_NS_NET" "$HX_BR") &&
 		cmac=$(hx_mac "$HX_NS_COL" "$HX_CDEV") || return 1
 	hx_host ip neigh replace "$HX_PEER_IP" lladdr "$pmac" dev "$HX_NIC" nud permanent &&
 		hx_host ip neigh replace "$HX_COL_IP" lladdr "$cmac" dev "$HX_NIC" nud permanent &&
+		hx_host ip neigh replace "$HX_COL2_IP" lladdr "$cmac" dev "$HX_NIC" nud permanent &&
 		hx_net ip neigh replace "$HX_HOST_IP" lladdr "$hmac" dev "$HX_BR" nud permanent &&
 		hx_net ip neigh replace "$HX_COL_IP" lladdr "$cmac" dev "$HX_BR" nud permanent &&
 		hx_col ip neigh replace "$HX_HOST_IP" lladdr "$hmac" dev "$HX_CDEV" nud permanent &&
@@ -129,7 +162,9 @@ hx_br_forwarding() { hx_net bridge link show dev "$1" | grep -q "state forwardin
 hx_capture() {
 	local ns=$1 dev=$2 file=$3
 	shift 3
-	ip netns exec "$ns" tcpdump -i "$dev" --immediate-mode -U -n -s 0 -w "$file" "$@" 2>"$file.err" &
+	# A large buffer: captures must not lose frames at veth speed (a
+	# caller can check "dropped by kernel" in FILE.err).
+	ip netns exec "$ns" tcpdump -i "$dev" -B 131072 --immediate-mode -U -n -s 0 -w "$file" "$@" 2>"$file.err" &
 	hx_cap_pid=$!
 	xm_wait 10 grep -q "listening on" "$file.err"
 }
