@@ -5,9 +5,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -301,29 +303,90 @@ static int xm_rules_commit(const struct xm_cli *cli, struct xm_state *st)
 }
 
 /*
+ * The daemon's pid when one is running and ready, else 0.  dpinfo may
+ * hold the pid of a daemon that died, since reused by another program,
+ * which SIGUSR1 would kill: the process must be a mirror-appliance (its
+ * comm, cut to 15 characters).
+ */
+static pid_t xm_daemon_pid(const struct xm_state *st)
+{
+	struct xm_dpinfo dp;
+	char path[64], comm[32];
+	__u32 key = 0;
+	ssize_t n;
+	int fd;
+
+	if (bpf_map_lookup_elem(st->maps.dpinfo, &key, &dp) || !dp.pid ||
+	    !dp.ready)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u/comm", dp.pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	comm[n] = '\0';
+	return strncmp(comm, "mirror-applianc", 15) ? 0 : (pid_t)dp.pid;
+}
+
+/*
+ * Wake the daemon (SIGUSR1) and wait, a second at most, until its
+ * templates are built from collector generation gen: a collector is in
+ * effect on every datapath when the command returns.  Without a daemon
+ * (or with one that does not answer) it will be at the daemon's start
+ * or next pass.
+ */
+static void xm_daemon_sync(const struct xm_state *st, __u32 gen)
+{
+	struct timespec ms = { 0, 1000000 };
+	pid_t pid = xm_daemon_pid(st);
+	int i;
+
+	if (!pid || kill(pid, SIGUSR1))
+		return;
+	for (i = 0; i < 1000; i++) {
+		if ((__s32)(__atomic_load_n(&st->ctl->coll_seen,
+					    __ATOMIC_ACQUIRE) - gen) >= 0)
+			return;
+		nanosleep(&ms, NULL);
+	}
+}
+
+/*
  * Order matters for frames in flight: new collectors appear before rules
  * that point at them, and collectors go away only after the rule table
  * that referenced them has been replaced.
  */
+static void xm_coll_changed(const struct xm_state *st)
+{
+	xm_daemon_sync(st, __atomic_add_fetch(&st->ctl->coll_gen, 1,
+					      __ATOMIC_RELEASE));
+}
+
 int xm_state_commit(const struct xm_cli *cli, struct xm_state *st)
 {
-	bool coll_changed = false;
+	bool added = false, removed = false;
 	int err;
 
-	err = xm_coll_write(cli, st, false, &coll_changed);
+	/* New collectors' templates are live before a rule points at
+	 * them. */
+	err = xm_coll_write(cli, st, false, &added);
+	if (added)
+		xm_coll_changed(st);
 	if (err)
-		goto out;
+		return err;
 	if (st->rules_dirty) {
 		err = xm_filters_commit(cli, st);
 		if (!err)
 			err = xm_rules_commit(cli, st);
 		if (err)
-			goto out;
+			return err;
 	}
-	err = xm_coll_write(cli, st, true, &coll_changed);
-out:
-	if (coll_changed)
-		__atomic_fetch_add(&st->ctl->coll_gen, 1, __ATOMIC_RELEASE);
+	err = xm_coll_write(cli, st, true, &removed);
+	if (removed)
+		xm_coll_changed(st);
 	return err;
 }
 

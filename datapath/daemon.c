@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,21 +659,24 @@ static void xm_read_collectors(struct xm_daemon *d, struct xm_collector *c)
 			memset(&c[id], 0, sizeof(c[id]));
 }
 
-static void xm_tmpl_refresh(struct xm_daemon *d)
+/* Returns 0 once the live templates match the collectors read, or a
+ * negative errno (the next tick tries again). */
+static int xm_tmpl_refresh(struct xm_daemon *d)
 {
 	struct xm_tmpl_table *t, *cur = d->tmpl;
 	struct xm_collector *c = d->coll_buf;
 	__u32 id;
+	int err;
 
 	xm_tmpl_reclaim(d);
 	if (d->nretired == XM_RETIRED_MAX)
-		return;		/* workers lag; try again next tick */
+		return -EBUSY;	/* workers lag */
 	/* MTU changes come as link events; keep the last good value. */
 	xm_dev_mtu(d->opt.tx_dev, &d->tx_mtu);
 	xm_tx_xmit_check(d);
 	t = calloc(1, sizeof(*t));
 	if (!t)
-		return;
+		return -ENOMEM;
 	xm_read_collectors(d, c);
 	for (id = 0; id < XM_MAX_COLLECTORS; id++) {
 		c[id].name[XM_NAME_LEN - 1] = '\0';
@@ -680,20 +684,22 @@ static void xm_tmpl_refresh(struct xm_daemon *d)
 	}
 	if (cur && !memcmp(cur->ent, t->ent, sizeof(t->ent))) {
 		free(t);
-		return;
+		return 0;
 	}
 	/* The XDP program's copy first: should it fail (a CPU stuck in
 	 * the XDP program), both keep the old table and the next tick
 	 * tries again. */
-	if (xm_fast_publish(d, t)) {
+	err = xm_fast_publish(d, t);
+	if (err) {
 		free(t);
-		return;
+		return err;
 	}
 	t->gen = cur ? cur->gen + 1 : 1;
 	__atomic_store_n(&d->tmpl, t, __ATOMIC_RELEASE);
 	if (cur)
 		d->retired[d->nretired++] = cur;
 	xm_daemon_wake_workers(d);
+	return 0;
 }
 
 /* ---- lifecycle ------------------------------------------------------ */
@@ -729,6 +735,7 @@ static int xm_daemon_workers(struct xm_daemon *d, char *msg, size_t len)
 int xm_daemon_start(struct xm_daemon *d, char *msg, size_t len)
 {
 	unsigned int i;
+	__u32 gen;
 	int err;
 
 	/* Before anything can fail: stop closes what workers opened. */
@@ -769,7 +776,9 @@ int xm_daemon_start(struct xm_daemon *d, char *msg, size_t len)
 	}
 	d->nl_open = true;
 	xm_daemon_clock(d);
-	xm_tmpl_refresh(d);
+	gen = __atomic_load_n(&d->ctl->coll_gen, __ATOMIC_ACQUIRE);
+	if (!xm_tmpl_refresh(d))
+		__atomic_store_n(&d->ctl->coll_seen, gen, __ATOMIC_RELEASE);
 	if (!d->tmpl) {
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;
@@ -844,25 +853,33 @@ static void xm_daemon_clock(struct xm_daemon *d)
 void xm_daemon_run(struct xm_daemon *d, volatile const int *quit)
 {
 	struct pollfd pfd = { .fd = xm_nl_event_fd(&d->nl), .events = POLLIN };
-	__u32 coll_gen = d->ctl->coll_gen;
+	struct timespec tick = { 0, XM_CTL_POLL_MS * 1000000L };
+	__u32 coll_gen = d->ctl->coll_gen, gen;
 	__u64 last = xm_now_ms(), now;
+	sigset_t waitmask;
 	bool dirty;
 
+	/* SIGUSR1 (mirrorctl: collectors changed) is blocked everywhere
+	 * but here, so it cuts this wait short and no other. */
+	pthread_sigmask(SIG_BLOCK, NULL, &waitmask);
+	sigdelset(&waitmask, SIGUSR1);
 	while (!*quit) {
 		dirty = false;
-		if (poll(&pfd, 1, XM_CTL_POLL_MS) > 0 &&
+		if (ppoll(&pfd, 1, &tick, &waitmask) > 0 &&
 		    xm_nl_drain_events(&d->nl) > 0)
 			dirty = true;
-		if (__atomic_load_n(&d->ctl->coll_gen, __ATOMIC_ACQUIRE) !=
-		    coll_gen) {
-			coll_gen = d->ctl->coll_gen;
+		gen = __atomic_load_n(&d->ctl->coll_gen, __ATOMIC_ACQUIRE);
+		if (gen != coll_gen) {
+			coll_gen = gen;
 			dirty = true;
 		}
 		now = xm_now_ms();
 		if (now - last >= XM_RESOLVE_MS)
 			dirty = true;
 		if (dirty) {
-			xm_tmpl_refresh(d);
+			if (!xm_tmpl_refresh(d))
+				__atomic_store_n(&d->ctl->coll_seen, gen,
+						 __ATOMIC_RELEASE);
 			last = now;
 		}
 		xm_tmpl_reclaim(d);

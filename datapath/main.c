@@ -29,6 +29,12 @@
 
 static volatile sig_atomic_t xm_quit;
 
+/* SIGUSR1 only interrupts the control loop's wait. */
+static void xm_on_wake(int sig)
+{
+	(void)sig;
+}
+
 static void xm_on_signal(int sig)
 {
 	(void)sig;
@@ -358,14 +364,23 @@ static void xm_report(int fd, bool ok, const char *text)
 static int xm_daemon_main(const struct xm_opts *o, int report_fd)
 {
 	struct sigaction sa = { .sa_handler = xm_on_signal };
+	struct sigaction wake = { .sa_handler = xm_on_wake };
 	char msg[384];
 	struct xm_daemon *d;
+	sigset_t usr1;
 	int err;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* mirrorctl's "collectors changed": only the control loop takes it
+	 * (xm_daemon_run), every thread started from here has it blocked. */
+	sigemptyset(&wake.sa_mask);
+	sigaction(SIGUSR1, &wake, NULL);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {

@@ -131,6 +131,11 @@ struct xm_ctl {
 	 * the XDP fast path stamps ERSPAN III copies with the same clock
 	 * as the AF_XDP datapath. */
 	__s64 rt_off_ns;
+	/* The coll_gen the daemon's templates were last built from: after a
+	 * collector change mirrorctl wakes the daemon (SIGUSR1) and waits
+	 * until it is caught up, so a command returns once in effect. */
+	__u32 coll_seen;
+	__u32 pad;
 };
 
 /*
