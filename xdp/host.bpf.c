@@ -150,24 +150,14 @@ static __always_inline void xm_host_parse(struct __sk_buff *skb,
 
 /* ---- kernel path: the NIC's side ----------------------------------- */
 
-/* The collector of a rule with a single one, when the kernel path sends
- * its copies: its live entry in the fast map, or NULL. */
+/* Collector id's live entry in the fast map when the kernel path sends
+ * its copies, or NULL. */
 static __always_inline const struct xm_tmpl_ent *
-xm_kpath_ent(__u32 id)
+xm_kpath_ent(const struct xm_ctl *c, __u32 id)
 {
-	const struct xm_tmpl_ent *e;
-	const struct xm_ctl *c;
-	__u32 key = 0;
+	const struct xm_tmpl_ent *e = xm_fast_live(c, id);
 
-	c = bpf_map_lookup_elem(&ctl, &key);
-	if (!c || id >= XM_MAX_COLLECTORS)
-		return NULL;
-	key = (c->fast_sel & 1) * XM_MAX_COLLECTORS + id;
-	e = bpf_map_lookup_elem(&fast, &key);
-	if (!e || e->state != XM_TE_READY || e->path != XM_PATH_TC ||
-	    e->t.len < XM_ETH_HLEN || e->t.len > XM_TMPL_MAX)
-		return NULL;
-	return e;
+	return e && e->path == XM_PATH_TC ? e : NULL;
 }
 
 /*
@@ -209,14 +199,16 @@ static __always_inline int xm_kpath_clone(struct __sk_buff *skb,
 					  struct xm_host_dir_stats *hs)
 {
 	const struct xm_tmpl_ent *e;
+	const struct xm_ctl *c;
 	__u64 m = r->coll_mask;
-	__u32 mark, id;
+	__u32 mark, id, key = 0;
 	long ret;
 
 	if (!m || (m & (m - 1)))
 		return 0;
 	id = xm_bit_index(m);
-	e = xm_kpath_ent(id);
+	c = bpf_map_lookup_elem(&ctl, &key);
+	e = c ? xm_kpath_ent(c, id) : NULL;
 	if (!e || !xm_kpath_fits(skb, r, e))
 		return 0;
 	mark = skb->mark;
@@ -328,28 +320,18 @@ int xm_host_tc_out(struct __sk_buff *skb)
 
 /* The per-copy fields, as the other datapaths fill them. */
 static __always_inline void xm_kpath_pkt(struct __sk_buff *skb,
+					 const struct xm_ctl *c,
 					 const struct xm_tmpl_ent *e,
 					 __u32 id, __u32 d,
 					 struct xm_encap_pkt *p)
 {
-	const struct xm_ctl *c;
 	struct xm_flow f = {};
-	struct xm_seq *sq;
-	__u32 key = 0;
 
 	xm_host_parse(skb, &f);
 	p->hash = xm_flow_hash(&f);
 	p->len = skb->len;
 	p->egress = d == XM_HOST_OUT;
-	if (e->t.seq_off) {
-		sq = bpf_map_lookup_elem(&seqs, &id);
-		if (sq)
-			p->seq = (__u32)__sync_fetch_and_add(&sq->next, 1);
-	}
-	c = bpf_map_lookup_elem(&ctl, &key);
-	if (c && e->t.ers_ver == XM_ERSPAN_VER_III)
-		p->tstamp = (__u32)((bpf_ktime_get_ns() +
-				     (__u64)c->rt_off_ns) / 100);
+	xm_fast_seq_time(c, e, id, p);
 }
 
 /* bpf_skb_adjust_room's flags for template t: it marks the clone as
@@ -383,16 +365,19 @@ __attribute__((noinline)) int xm_kpath_encap(struct __sk_buff *skb,
 	const struct xm_tmpl_ent *e;
 	struct xm_encap_pkt p = {};
 	struct xm_coll_stats *cs;
-	__u32 tlen, len = skb->len;
+	const struct xm_ctl *c;
+	__u32 tlen, len = skb->len, key = 0;
 
-	e = xm_kpath_ent(id);
+	c = bpf_map_lookup_elem(&ctl, &key);
+	e = c ? xm_kpath_ent(c, id) : NULL;
 	cs = bpf_map_lookup_elem(&fast_stats, &id);
 	if (!e || !cs)
 		return -1;
+	/* Checked by xm_fast_live; again for the verifier. */
 	tlen = e->t.len;
 	if (tlen < XM_ETH_HLEN || tlen > XM_TMPL_MAX)
 		return -1;
-	xm_kpath_pkt(skb, e, id, d, &p);
+	xm_kpath_pkt(skb, c, e, id, d, &p);
 	__builtin_memcpy(hdr, e->t.hdr, XM_TMPL_MAX);
 	xm_tmpl_fill(hdr, &e->t, &p);
 	if (bpf_skb_load_bytes(skb, 0, eth, XM_ETH_HLEN))

@@ -64,18 +64,14 @@ static __always_inline const struct xm_tmpl_ent *
 xm_fast_ent(const struct xm_ctl *c, __u64 mask, __u32 *id)
 {
 	const struct xm_tmpl_ent *e;
-	__u32 key;
 
 	if (!fast_on || !mask || (mask & (mask - 1)))
 		return NULL;
 	*id = xm_bit_index(mask);
-	key = (c->fast_sel & 1) * XM_MAX_COLLECTORS + *id;
-	e = bpf_map_lookup_elem(&fast, &key);
+	e = xm_fast_live(c, *id);
 	/* The fast path never sums the copy for a UDP checksum. */
-	if (!e || e->state != XM_TE_READY || e->path == XM_PATH_AFXDP ||
+	if (!e || e->path == XM_PATH_AFXDP ||
 	    (e->t.flags & XM_TMPL_F_UDP_CSUM))
-		return NULL;
-	if (e->t.len < XM_ETH_HLEN || e->t.len > XM_TMPL_MAX)
 		return NULL;
 	return e;
 }
@@ -89,25 +85,13 @@ static __always_inline void xm_fast_pkt(struct xdp_md *ctx,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xm_seq *sq;
 
 	p->hash = hash;
 	p->egress = dir == XM_DIR_OUT;
 	if (data + XM_ETH_HLEN + 4 <= data_end)
 		p->tagged = (__u8)xm_encap_inner_vlan(data, XM_ETH_HLEN + 4,
 						      &p->vlan_tci);
-	if (e->t.seq_off) {
-		/* One counter per collector, shared with the workers: the
-		 * numbers are unique and increase in the order copies are
-		 * made; copies made on different CPUs may still interleave
-		 * on the wire. */
-		sq = bpf_map_lookup_elem(&seqs, &id);
-		if (sq)
-			p->seq = (__u32)__sync_fetch_and_add(&sq->next, 1);
-	}
-	if (e->t.ers_ver == XM_ERSPAN_VER_III)
-		p->tstamp = (__u32)((bpf_ktime_get_ns() +
-				     (__u64)c->rt_off_ns) / 100);
+	xm_fast_seq_time(c, e, id, p);
 }
 
 /*

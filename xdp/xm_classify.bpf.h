@@ -224,6 +224,48 @@ static __always_inline __u32 xm_bit_index(__u64 m)
 	return i;
 }
 
+/* ---- the fast map: single copies encapsulated in the kernel ---------- */
+
+/* Collector id's entry in the live half of the fast map when it is ready
+ * to send with, on any path (the caller checks for its own), or NULL. */
+static __always_inline const struct xm_tmpl_ent *
+xm_fast_live(const struct xm_ctl *c, __u32 id)
+{
+	const struct xm_tmpl_ent *e;
+	__u32 key;
+
+	if (id >= XM_MAX_COLLECTORS)
+		return NULL;
+	key = (c->fast_sel & 1) * XM_MAX_COLLECTORS + id;
+	e = bpf_map_lookup_elem(&fast, &key);
+	if (!e || e->state != XM_TE_READY || e->t.len < XM_ETH_HLEN ||
+	    e->t.len > XM_TMPL_MAX)
+		return NULL;
+	return e;
+}
+
+/* A copy's GRE/ERSPAN sequence number and ERSPAN III timestamp, from the
+ * counter and the clock the AF_XDP workers use. */
+static __always_inline void xm_fast_seq_time(const struct xm_ctl *c,
+					     const struct xm_tmpl_ent *e,
+					     __u32 id, struct xm_encap_pkt *p)
+{
+	struct xm_seq *sq;
+
+	if (e->t.seq_off) {
+		/* One counter per collector, shared with the workers: the
+		 * numbers are unique and increase in the order copies are
+		 * made; copies made on different CPUs may still interleave
+		 * on the wire. */
+		sq = bpf_map_lookup_elem(&seqs, &id);
+		if (sq)
+			p->seq = (__u32)__sync_fetch_and_add(&sq->next, 1);
+	}
+	if (e->t.ers_ver == XM_ERSPAN_VER_III)
+		p->tstamp = (__u32)((bpf_ktime_get_ns() +
+				     (__u64)c->rt_off_ns) / 100);
+}
+
 static __always_inline void xm_count_rule(__u32 id, __u64 bytes)
 {
 	struct xm_rule_stats *rs;

@@ -552,8 +552,9 @@ hm_med() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR
 # bridging each copy to it would be charged to the host.  The clsact
 # qdisc's drop counter says how many arrived.
 hm_far_drop_on() {
-	local dst
-	dst=$(( (10 << 24) | (o << 16) | (77 << 8) | 3 ))
+	local a b c e dst
+	IFS=. read -r a b c e <<<"$COL_IP"
+	dst=$(( (a << 24) | (b << 16) | (c << 8) | e ))
 	hm_n tc qdisc add dev "$WIRE" clsact &&
 		hm_n tc filter add dev "$WIRE" ingress protocol ip pref 1 bpf da \
 			bytecode "4,32 0 0 30,21 0 1 $dst,6 0 0 2,6 0 0 4294967295"
