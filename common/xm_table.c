@@ -246,6 +246,26 @@ static void xm_layout_solo(struct xm_layout *l)
 		l->tuples[ti].solo = count[ti] == 1 ? (__u16)(last[ti] + 1) : 0;
 }
 
+static int xm_u32_cmp(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 when kv entry b has the key of a but its rule matches other frames:
+ * different IPv6 addresses whose hashes are alike (xm_key_addr). */
+static int xm_layout_collides(const struct xm_layout *l,
+			      const struct xm_rule *t, const struct xm_kv *a,
+			      const struct xm_kv *b)
+{
+	const struct xm_tuple *tu = &l->tuples[a->key.tuple];
+	const struct xm_rule *ra = &t[a->slot], *rb = &t[b->slot];
+
+	return xm_tuple_hashes_addr(tu) &&
+	       !xm_tuple_addrs_same(tu, ra->src, ra->dst, rb->src, rb->dst);
+}
+
 /* Tuples, residual list and sorted, de-duplicated hash entries of the
  * sorted rules t[0..n) for half idx. */
 static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
@@ -265,14 +285,23 @@ static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
 				    &l->kv[l->nkv].key);
 		l->kv[l->nkv++].slot = i;
 	}
-	/* Equal keys match the same frames: only the first rule (lowest
-	 * slot, so best (prio, id)) can ever win. */
 	qsort(l->kv, l->nkv, sizeof(*l->kv), xm_kv_cmp);
-	for (i = 0, j = 0; i < l->nkv; i++)
+	for (i = 0, j = 0; i < l->nkv; i++) {
 		if (!j || memcmp(&l->kv[i].key, &l->kv[j - 1].key,
-				 sizeof(l->kv[i].key)))
+				 sizeof(l->kv[i].key))) {
 			l->kv[j++] = l->kv[i];
+			continue;
+		}
+		/* The first rule of equal keys (lowest slot, best (prio, id))
+		 * takes the entry.  A later one matching the same frames can
+		 * never win; one whose IPv6 addresses only hash alike is
+		 * searched on its own. */
+		if (xm_layout_collides(l, t, &l->kv[j - 1], &l->kv[i]))
+			l->resid[l->nresid++] = l->kv[i].slot;
+	}
 	l->nkv = j;
+	/* The residual list is searched in (prio, id), that is slot, order. */
+	qsort(l->resid, l->nresid, sizeof(*l->resid), xm_u32_cmp);
 	xm_layout_solo(l);
 }
 

@@ -63,27 +63,29 @@ int xm_dev_resolve(const struct xm_cli *cli, const char *want,
 /* What a map of this build must look like; a mismatch means the daemon
  * and mirrorctl come from different versions of xm_types.h. */
 static const struct {
+	__u32 key_size;
 	__u32 value_size;
 	__u32 max_entries;
 } xm_map_shape[XM_NMAPS] = {
-	{ sizeof(struct xm_rule), 2 * XM_MAX_RULES },
-	{ sizeof(struct xm_ctl), 1 },
-	{ sizeof(struct xm_collector), XM_MAX_COLLECTORS },
-	{ sizeof(struct xm_dev_stats), 1 },
-	{ sizeof(struct xm_rule_stats), XM_MAX_RULE_ID },
-	{ sizeof(struct xm_coll_stats), XM_MAX_QUEUES * XM_MAX_COLLECTORS },
-	{ sizeof(struct xm_worker_stats), XM_MAX_QUEUES },
-	{ sizeof(__u32), XM_MAX_QUEUES },
-	{ sizeof(struct xm_dpinfo), 1 },
-	{ sizeof(struct xm_tuple), 2 * XM_MAX_TUPLES },
-	{ sizeof(__u64), 2 * XM_MAX_RULES },
-	{ sizeof(__u32), 2 * XM_MAX_RULES },
-	{ sizeof(struct xm_filter), XM_MAX_FILTERS },
-	{ sizeof(struct xm_qsbr), 1 },
-	{ sizeof(struct xm_tmpl_ent), 2 * XM_MAX_COLLECTORS },
-	{ sizeof(struct xm_coll_stats), XM_MAX_COLLECTORS },
-	{ sizeof(struct xm_seq), XM_MAX_COLLECTORS },
-	{ sizeof(__u32), 1 },
+	{ sizeof(__u32), sizeof(struct xm_rule), 2 * XM_MAX_RULES },
+	{ sizeof(__u32), sizeof(struct xm_ctl), 1 },
+	{ sizeof(__u32), sizeof(struct xm_collector), XM_MAX_COLLECTORS },
+	{ sizeof(__u32), sizeof(struct xm_dev_stats), 1 },
+	{ sizeof(__u32), sizeof(struct xm_rule_stats), XM_MAX_RULE_ID },
+	{ sizeof(__u32), sizeof(struct xm_coll_stats),
+	  XM_MAX_QUEUES * XM_MAX_COLLECTORS },
+	{ sizeof(__u32), sizeof(struct xm_worker_stats), XM_MAX_QUEUES },
+	{ sizeof(__u32), sizeof(__u32), XM_MAX_QUEUES },
+	{ sizeof(__u32), sizeof(struct xm_dpinfo), 1 },
+	{ sizeof(__u32), sizeof(struct xm_tuple), 2 * XM_MAX_TUPLES },
+	{ sizeof(__u32), sizeof(__u64), 2 * XM_MAX_RULES },
+	{ sizeof(struct xm_rule_key), sizeof(__u32), 2 * XM_MAX_RULES },
+	{ sizeof(__u32), sizeof(struct xm_filter), XM_MAX_FILTERS },
+	{ sizeof(__u32), sizeof(struct xm_qsbr), 1 },
+	{ sizeof(__u32), sizeof(struct xm_tmpl_ent), 2 * XM_MAX_COLLECTORS },
+	{ sizeof(__u32), sizeof(struct xm_coll_stats), XM_MAX_COLLECTORS },
+	{ sizeof(__u32), sizeof(struct xm_seq), XM_MAX_COLLECTORS },
+	{ sizeof(__u32), sizeof(__u32), 1 },
 };
 
 static int xm_maps_check(const struct xm_cli *cli, const struct xm_state *st)
@@ -101,11 +103,14 @@ static int xm_maps_check(const struct xm_cli *cli, const struct xm_state *st)
 			       xm_map_name(i), strerror(errno));
 			return -errno;
 		}
-		if (info.value_size != xm_map_shape[i].value_size ||
+		if (info.key_size != xm_map_shape[i].key_size ||
+		    info.value_size != xm_map_shape[i].value_size ||
 		    info.max_entries < xm_map_shape[i].max_entries) {
-			xm_err(cli, "map '%s' of '%s' has value size %u and %u entries, expected %u and %u (mirrorctl and daemon versions differ)",
-			       xm_map_name(i), st->dev, info.value_size,
-			       info.max_entries, xm_map_shape[i].value_size,
+			xm_err(cli, "map '%s' of '%s' has key size %u, value size %u and %u entries, expected %u, %u and %u (mirrorctl and daemon versions differ)",
+			       xm_map_name(i), st->dev, info.key_size,
+			       info.value_size, info.max_entries,
+			       xm_map_shape[i].key_size,
+			       xm_map_shape[i].value_size,
 			       xm_map_shape[i].max_entries);
 			return -EPROTO;
 		}

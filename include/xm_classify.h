@@ -128,16 +128,46 @@ XM_INLINE void xm_tuple_of(const struct xm_rule *r, struct xm_tuple *t)
 	__builtin_memcpy(t->dst_mask, r->dst_mask, 16);
 }
 
-XM_INLINE void xm_key_addr(__u8 *out, const __u8 *a, const __u8 *m)
+/*
+ * An address under mask m as one key word: the IPv4 address itself, or
+ * for IPv6 a multiply-shift hash of the four words (sum of word times an
+ * odd 64-bit constant, high half), which spreads structured address
+ * plans without a loop or a table.  Equal words can come from different
+ * IPv6 addresses: see struct xm_rule_key.
+ */
+XM_INLINE __u32 xm_key_addr(const __u8 *a, const __u8 *m, __u8 family)
 {
 	const __u32 *a32 = (const __u32 *)a;
 	const __u32 *m32 = (const __u32 *)m;
-	__u32 *o = (__u32 *)out;
+	__u64 h;
 
-	o[0] = a32[0] & m32[0];
-	o[1] = a32[1] & m32[1];
-	o[2] = a32[2] & m32[2];
-	o[3] = a32[3] & m32[3];
+	if (family != 6)
+		return a32[0] & m32[0];
+	h = (__u64)(a32[0] & m32[0]) * 0x9c2b9d9f2ae75e2fULL +
+	    (__u64)(a32[1] & m32[1]) * 0x02ff349d4f876aa3ULL +
+	    (__u64)(a32[2] & m32[2]) * 0xe06c85afbaec4ef7ULL +
+	    (__u64)(a32[3] & m32[3]) * 0xe7158a8021f64545ULL;
+	return (__u32)(h >> 32);
+}
+
+/* 1 when tuple t's keys hold hashed (IPv6) addresses: a key then stands
+ * for more than one address, and what it leads to must be checked. */
+XM_INLINE int xm_tuple_hashes_addr(const struct xm_tuple *t)
+{
+	return t->family == 6 && (t->fields & (XM_F_SRC | XM_F_DST));
+}
+
+/* 1 when addresses (sa, da) and (sb, db) are equal under tuple t's
+ * masks, in the address fields t uses. */
+XM_INLINE int xm_tuple_addrs_same(const struct xm_tuple *t, const __u8 *sa,
+				  const __u8 *da, const __u8 *sb,
+				  const __u8 *db)
+{
+	if ((t->fields & XM_F_SRC) && !xm_addr_match(sa, sb, t->src_mask))
+		return 0;
+	if ((t->fields & XM_F_DST) && !xm_addr_match(da, db, t->dst_mask))
+		return 0;
+	return 1;
 }
 
 /* The key of a hashed rule r in tuple number ti of half gen. */
@@ -150,7 +180,6 @@ XM_INLINE void xm_rule_key_of_rule(const struct xm_rule *r,
 	__builtin_memset(k, 0, sizeof(*k));
 	k->tuple = (__u16)ti;
 	k->gen = (__u8)gen;
-	k->family = t->family;
 	if (fl & XM_F_PROTO)
 		k->proto = r->proto;
 	if (fl & XM_F_DSCP)
@@ -168,9 +197,9 @@ XM_INLINE void xm_rule_key_of_rule(const struct xm_rule *r,
 	if (fl & XM_F_DEV)
 		k->ifindex = r->ifindex;
 	if (fl & XM_F_SRC)
-		xm_key_addr(k->src, r->src, t->src_mask);
+		k->src = xm_key_addr(r->src, t->src_mask, t->family);
 	if (fl & XM_F_DST)
-		xm_key_addr(k->dst, r->dst, t->dst_mask);
+		k->dst = xm_key_addr(r->dst, t->dst_mask, t->family);
 }
 
 /*
@@ -189,7 +218,6 @@ XM_INLINE int xm_rule_key_of_flow(const struct xm_flow *f,
 	__builtin_memset(k, 0, sizeof(*k));
 	k->tuple = (__u16)ti;
 	k->gen = (__u8)gen;
-	k->family = t->family;
 	if (fl & XM_F_PROTO)
 		k->proto = f->proto;
 	if (fl & XM_F_DSCP)
@@ -207,9 +235,9 @@ XM_INLINE int xm_rule_key_of_flow(const struct xm_flow *f,
 	if (fl & XM_F_DEV)
 		k->ifindex = f->ifindex;
 	if (fl & XM_F_SRC)
-		xm_key_addr(k->src, f->src, t->src_mask);
+		k->src = xm_key_addr(f->src, t->src_mask, t->family);
 	if (fl & XM_F_DST)
-		xm_key_addr(k->dst, f->dst, t->dst_mask);
+		k->dst = xm_key_addr(f->dst, t->dst_mask, t->family);
 	return 1;
 }
 

@@ -170,22 +170,30 @@ struct xm_tuple {
 	__u8 dst_mask[16];
 };
 
-/* Fields a tuple does not use are zero. */
+/*
+ * Fields a tuple does not use are zero.  The key is kept small because
+ * the kernel hashes and compares all of it on every lookup: the tuple
+ * number stands for the family and the direction mask, and an address is
+ * one word, the IPv4 address or a hash of the IPv6 one under the tuple's
+ * mask (xm_key_addr).  Two IPv6 rules of a tuple whose keys are equal but
+ * whose addresses differ cannot share an entry: the writer makes every
+ * one after the first residual, and the classifier checks the addresses
+ * of the rule an IPv6 key leads to.
+ */
 struct xm_rule_key {
 	__u16 tuple;
 	__u8 gen;		/* table half */
-	__u8 family;
 	__u8 proto;
 	__u8 dscp;
 	__u8 tcp_flags;
-	__u8 dir;
 	__u16 sport;
 	__u16 dport;
 	__u16 vlan;
 	__u16 ivlan;
+	__u16 pad;
 	__u32 ifindex;
-	__u8 src[16];
-	__u8 dst[16];
+	__u32 src;
+	__u32 dst;
 };
 
 /* A pcap-filter rule's program and the expression it came from (for

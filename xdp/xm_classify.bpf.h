@@ -119,8 +119,14 @@ static XM_HOT_INLINE long xm_tuple_do(__u32 i, void *data)
 	if (!slot)
 		return 0;
 	r = xm_rule_at(s->idx, *slot);
-	if (r)
-		xm_search_take(s, r, *slot);
+	if (!r)
+		return 0;
+	/* A hashed IPv6 key may stand for another address: the one rule it
+	 * can lead to is checked (the writer made the others residual). */
+	if (xm_tuple_hashes_addr(t) &&
+	    !xm_tuple_addrs_same(t, s->flow->src, s->flow->dst, r->src, r->dst))
+		return 0;
+	xm_search_take(s, r, *slot);
 	return 0;
 }
 

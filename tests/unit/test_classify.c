@@ -25,6 +25,7 @@
  * XM_SEED=n reruns with another seed; XM_TEST_VERBOSE=1 prints every
  * failure.  Disagreements are printed with both rules and the frame.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -1342,6 +1343,197 @@ static void tc_group_10k(struct tc_ctx *x, struct xm_rule *t)
 	xm_tg_end(&x->suite, &g);
 }
 
+/* ---- IPv6 keys hashed alike --------------------------------------------- */
+
+static int tc_u64_cmp(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Two IPv6 addresses that differ under mask but whose key words
+ * (xm_key_addr) are equal.  Words lo..3 of base take 2^20 random values
+ * (two at least: the hash of addresses that differ in one word never
+ * collides), and two of them meet: about a hundred pairs are expected
+ * among 2^40 / 2^33.  Entry i of the sorted array keeps its draw's seed.
+ */
+static int tc_v6_twins(struct tc_ctx *x, const __u8 *base, const __u8 *mask,
+		       __u32 lo, __u8 *a, __u8 *b)
+{
+	const __u32 n = 1u << 20;
+	__u64 *v = malloc(n * sizeof(*v)), seed = x->rng;
+	__u8 addr[16];
+	__u32 i, w;
+	int ret = -1;
+
+	if (!v)
+		return -ENOMEM;
+	/* draw i is addresses number i of the sequence from seed */
+	for (i = 0; i < n; i++) {
+		memcpy(addr, base, 16);
+		for (w = lo; w < 4; w++) {
+			__u32 word = (__u32)tc_rnd(x);
+
+			memcpy(addr + 4 * w, &word, 4);
+		}
+		v[i] = (__u64)xm_key_addr(addr, mask, 6) << 32 | i;
+	}
+	qsort(v, n, sizeof(*v), tc_u64_cmp);
+	for (i = 0; i + 1 < n && ret; i++)
+		if (v[i] >> 32 == v[i + 1] >> 32)
+			ret = 0;
+	if (!ret) {
+		__u32 want[2] = { (__u32)v[i - 1], (__u32)v[i] }, k, j;
+
+		/* replay the sequence up to the two draws */
+		x->rng = seed;
+		for (j = 0; j < n; j++) {
+			memcpy(addr, base, 16);
+			for (w = lo; w < 4; w++) {
+				__u32 word = (__u32)tc_rnd(x);
+
+				memcpy(addr + 4 * w, &word, 4);
+			}
+			for (k = 0; k < 2; k++)
+				if (j == want[k])
+					memcpy(k ? b : a, addr, 16);
+		}
+	}
+	free(v);
+	return ret;
+}
+
+static void tc_v6_rule(struct xm_rule *r, __u32 id, __u32 prio, __u32 field,
+		       const __u8 *addr, __u8 plen)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = id;
+	r->prio = prio;
+	r->fields = field;
+	r->family = 6;
+	r->coll_mask = 1;
+	if (field == XM_F_SRC) {
+		memcpy(r->src, addr, 16);
+		r->src_plen = plen;
+		tc_mask(r->src_mask, 6, plen);
+	} else {
+		memcpy(r->dst, addr, 16);
+		r->dst_plen = plen;
+		tc_mask(r->dst_mask, 6, plen);
+	}
+}
+
+/* A UDP frame from src to dst. */
+static void tc_v6_frame(struct tc_ctx *x, struct xm_tgroup *g, const __u8 *src,
+			const __u8 *dst, struct tc_tally *tl)
+{
+	struct tc_spec sp;
+	struct xm_fb fb;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.l3 = 6;
+	sp.proto = 17;
+	sp.sport = 1000;
+	sp.dport = 2000;
+	sp.ihl = 5;
+	sp.payload = 18;
+	memcpy(sp.src, src, 16);
+	memcpy(sp.dst, dst, 16);
+	tc_build(x, &sp, &fb);
+	tc_frame(x, g, "hashed IPv6 keys", &fb, tl);
+}
+
+/*
+ * IPv6 rules of one tuple whose addresses hash to one key word: the best
+ * takes the hash entry, the others are searched one by one, and a frame
+ * whose address only hashes like a rule's is not taken for it (the
+ * search goes on to a rule further down).  Both address fields, /128 and
+ * /64.
+ */
+static void tc_group_v6_hash(struct tc_ctx *x, struct xm_rule *t)
+{
+	static const struct {
+		__u32 field;
+		__u8 plen;
+		__u32 lo;	/* first word drawn at random */
+	} shapes[] = { { XM_F_SRC, 128, 1 }, { XM_F_DST, 64, 0 } };
+	__u8 base[16] = { 0x20, 0x01, 0x0d, 0xb8 }, mask[16], other[16];
+	__u8 a1[2][16], a2[2][16], b1[2][16], b2[2][16];
+	struct tc_tally tl = { 0 };
+	struct xm_dev_stats s0;
+	struct xm_tgroup g;
+	__u32 i, n = 0, idx;
+	__u64 q0;
+
+	xm_tg_begin(&g, "classify_ipv6_keys_hashed_alike");
+	tc_totals_reset(x);
+	memset(other, 0xee, sizeof(other));
+	for (i = 0; i < TC_ARRAY_SIZE(shapes); i++) {
+		tc_mask(mask, 6, shapes[i].plen);
+		if (tc_v6_twins(x, base, mask, shapes[i].lo, a1[i], a2[i]) ||
+		    tc_v6_twins(x, base, mask, shapes[i].lo, b1[i], b2[i]))
+			goto fail;
+		XM_EXPECT(&g, xm_key_addr(a1[i], mask, 6) ==
+			  xm_key_addr(a2[i], mask, 6) &&
+			  !xm_addr_match(a1[i], a2[i], mask),
+			  "shape %u: the twins are not twins", i);
+		/* a1 first; a2 twice, later: both searched one by one */
+		tc_v6_rule(&t[n++], 10 * i + 1, 10 * i + 1, shapes[i].field,
+			   a1[i], shapes[i].plen);
+		tc_v6_rule(&t[n++], 10 * i + 2, 10 * i + 2, shapes[i].field,
+			   a2[i], shapes[i].plen);
+		tc_v6_rule(&t[n++], 10 * i + 3, 10 * i + 3, shapes[i].field,
+			   b1[i], shapes[i].plen);
+		tc_v6_rule(&t[n++], 10 * i + 4, 10 * i + 4, shapes[i].field,
+			   a2[i], shapes[i].plen);
+	}
+	/* UDP to any port: a port range, residual, last */
+	memset(&t[n], 0, sizeof(t[n]));
+	t[n].id = t[n].prio = 100;
+	t[n].fields = XM_F_PROTO | XM_F_DPORT;
+	t[n].proto = 17;
+	t[n].dport_lo = 1;
+	t[n].dport_hi = 65535;
+	t[n++].coll_mask = 1;
+	xm_rules_sort(t, n);
+	if (tc_publish(x, &g, t, n) || tc_counters_start(x, &g, &s0, &q0))
+		goto out;
+	idx = XM_SEL_IDX(x->tb.ctl->rules_sel);
+	XM_EXPECT(&g, x->tb.ctl->gen[idx].ntuples == 2 &&
+		  x->tb.ctl->gen[idx].nresid == 5,
+		  "%u tuples, %u residual: want 2, 5 (two twins per shape and the range)",
+		  x->tb.ctl->gen[idx].ntuples, x->tb.ctl->gen[idx].nresid);
+	for (i = 0; i < TC_ARRAY_SIZE(shapes); i++) {
+		const __u8 *addrs[4] = { a1[i], a2[i], b1[i], b2[i] };
+		__u32 k;
+
+		for (k = 0; k < 4; k++) {
+			if (shapes[i].field == XM_F_SRC)
+				tc_v6_frame(x, &g, addrs[k], other, &tl);
+			else
+				tc_v6_frame(x, &g, other, addrs[k], &tl);
+		}
+	}
+	tc_counters_end(x, &g, "hashed IPv6 keys", &s0, q0, &tl);
+	/* per shape: a1, b1 by hash; a2 and b2 (the range) one by one */
+	XM_EXPECT(&g, !x->disagree && x->hashed_hits == 4 && x->resid_hits == 4,
+		  "%llu disagreements, %llu hashed and %llu residual matches: want 0, 4, 4",
+		  (unsigned long long)x->disagree,
+		  (unsigned long long)x->hashed_hits,
+		  (unsigned long long)x->resid_hits);
+	/* and mixed traffic against the same table */
+	tc_table_run(x, &g, "hashed IPv6 keys, random frames", t, n, 2000, 90);
+	XM_EXPECT(&g, !x->disagree, "%llu disagreements",
+		  (unsigned long long)x->disagree);
+	goto out;
+fail:
+	xm_tg_fail(&g, "no two addresses with one key word among 2^20");
+out:
+	xm_tg_end(&x->suite, &g);
+}
+
 /* ---- quiescence --------------------------------------------------------- */
 
 static __u64 tc_ms(void)
@@ -1655,6 +1847,7 @@ int main(void)
 		tc_group_random(x, t);
 		tc_group_overflow(x, t);
 		tc_group_10k(x, t);
+		tc_group_v6_hash(x, t);
 		tc_group_qsbr(x, t);
 	}
 	ret = xm_tsuite_exit(&x->suite);

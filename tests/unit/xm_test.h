@@ -627,12 +627,26 @@ static inline int xm_t_check_half(struct xm_tgroup *g, const char *what,
 		xm_rule_key_of_rule(&t[s], &tu[i], i, idx, &want[nw].key);
 		want[nw++].slot = s;
 	}
-	/* equal keys: the first slot, the best (prio, id), is the entry */
+	/* equal keys: the first slot, the best (prio, id), is the entry;
+	 * a later rule with that key must match the same frames, or be
+	 * residual (IPv6 addresses hashed alike) */
 	qsort(want, nw, sizeof(*want), xm_t_kv_cmp);
-	for (i = 0, j = 0; i < nw; i++)
+	for (i = 0, j = 0; i < nw; i++) {
+		const struct xm_rule *ra, *rb;
+
 		if (!j || memcmp(&want[i].key, &want[j - 1].key,
-				 sizeof(want[i].key)))
+				 sizeof(want[i].key))) {
 			want[j++] = want[i];
+			continue;
+		}
+		ra = &t[want[j - 1].slot];
+		rb = &t[want[i].slot];
+		XM_EXPECT(g, xm_tuple_addrs_same(&tu[want[i].key.tuple],
+						 ra->src, ra->dst, rb->src,
+						 rb->dst),
+			  "%s: half %u: rule %u shares the key of rule %u (tuple %u) with other addresses and is not residual",
+			  what, idx, rb->id, ra->id, want[i].key.tuple);
+	}
 	nw = j;
 	/* A tuple with one distinct key names its rule (slot + 1). */
 	for (i = 0; i < nt; i++) {
