@@ -104,6 +104,13 @@ CONFIGS = {
 }
 
 
+# Offered rate of the rule-count phase's paced runs: well below what the
+# fast path sustains, so the DUT core's busy time is its cost.
+RULES_PACED_PPS = 300000
+
+# What a run measures, in this order (--phases picks some).
+PHASES = ["sizes", "zero-loss", "latency", "rules", "collectors"]
+
 # Rates at which the XDP_DROP peer measures the topology's own loss, and
 # the floor above which a run's zero-loss verdicts are flagged.
 FLOOR_RATES = [200000, 500000, 1000000]
@@ -486,10 +493,16 @@ class Mirror(System):
             self.pid = int(f.read().strip())
         self.ctl(["collector", "add", "c1", "remote", p.col_ip, "vni", "1"])
         self.ctl(["collector", "add", "c2", "remote", p.col_ip2, "vni", "2"])
-        colls = "c1,c2" if ncoll == 2 else "c1"
-        # Rules of one shape (one tuple of the classifier's hash), the
-        # matching one last in priority order.
-        lines = []
+        self.set_rules(rules)
+
+    def set_rules(self, rules):
+        """Replace the rule table with `rules` rules of one shape (one
+        tuple of the classifier's hash), the matching one last in priority
+        order: one batch, so one publish."""
+        colls = "c1,c2" if self.ncoll == 2 else "c1"
+        # Deleted from the end of the table: each removal moves nothing.
+        cur = json.loads(self.ctl(["-j", "rule", "show"]))
+        lines = ["rule del %d" % r["id"] for r in reversed(cur)]
         for i in range(rules - 1):
             lines.append("rule add prio %d dst 10.%d.%d.%d/32 proto udp dport %d "
                          "collector %s" % (i + 1, 100 + i // 65536, (i // 256) % 256,
@@ -505,7 +518,7 @@ class Mirror(System):
             self.info["rule_load_s"] = round(time.monotonic() - t0, 3)
         finally:
             os.unlink(batch)
-        n = len(self.ctl(["rule", "show"]).strip().splitlines())
+        n = len(json.loads(self.ctl(["-j", "rule", "show"])))
         if n != rules:
             raise BenchError("xdp-mirror: %d rules loaded, %d shown" % (rules, n))
         self.info["rules"] = rules
@@ -911,6 +924,7 @@ class Bench:
         w_copies = b["col"][key] - a["col"][key]
         w_cpu = sum(v - a["rt"].get(t, 0) for t, v in b["rt"].items())
         w_busy = b["busy"].get(GEN_CPU, 0) - a["busy"].get(GEN_CPU, 0)
+        w_dut_busy = b["busy"].get(DUT_CPU, 0) - a["busy"].get(DUT_CPU, 0)
         sent = g["completed"]
         copies = post["col"][key] - pre["col"][key]
         # Only what moved: the JSON stays readable.
@@ -924,6 +938,7 @@ class Bench:
             "offered_pps": w_sent / secs,
             "delivered_pps": w_copies / ncoll / secs,
             "cpu_window_ns": w_cpu, "core_busy_ns": w_busy,
+            "dut_core_busy_ns": w_dut_busy,
             # the whole run
             "sent": sent, "delivered_copies": copies,
             "lost_copies": sent * ncoll - copies,
@@ -973,20 +988,54 @@ class Bench:
             order = names[rep % len(names):] + names[:rep % len(names)]
             for size in sizes:
                 for name in order:
-                    if not self.systems[name].ready:
-                        continue
-                    try:
-                        base = self.trial("baseline", "cost", size, tag=tag)
-                        for mode in ("cost", "rate"):
-                            tr = self.trial(name, mode, size, ncoll, rules, tag=tag)
-                            if mode == "cost" and base["window_sent"] > 0:
-                                tr["gen_ns_per_frame"] = (base["cpu_window_ns"] /
-                                                          base["window_sent"])
-                    except (BenchError, subprocess.TimeoutExpired) as e:
-                        self.errors.append({"system": name, "size": size,
-                                            "rules": rules, "collectors": ncoll,
-                                            "error": str(e)})
-                        log("ERROR %s %d: %s" % (name, size, e))
+                    if self.systems[name].ready:
+                        self.measure_one(name, size, ncoll, rules, tag, rep)
+
+    def measure_one(self, name, size, ncoll, rules, tag, rep):
+        """The generator alone, then the system's cost and rate runs."""
+        try:
+            base = self.trial("baseline", "cost", size, tag=tag)
+            for mode in ("cost", "rate"):
+                tr = self.trial(name, mode, size, ncoll, rules, tag=tag)
+                tr["rep"] = rep
+                if mode == "cost" and base["window_sent"] > 0:
+                    tr["gen_ns_per_frame"] = (base["cpu_window_ns"] /
+                                              base["window_sent"])
+        except (BenchError, subprocess.TimeoutExpired) as e:
+            self.errors.append({"system": name, "size": size, "rules": rules,
+                                "collectors": ncoll, "error": str(e)})
+            log("ERROR %s %d: %s" % (name, size, e))
+
+    def rules_pairs(self, n):
+        """n rules against 1 rule on one running appliance, the table
+        swapped in place between the two runs of each repetition (n first
+        on even repetitions, 1 first on odd): the paired ratios cancel
+        this machine's drift, which moves a 1-rule figure by 20 % within
+        minutes.  Returns the load time of the n-rule batch."""
+        m = self.systems["xdp-mirror"]
+        size = self.cfg["sizes"][0]
+        load = None
+        for rep in range(self.cfg["reps"]):
+            order = [(n, "rules"), (1, "rules-ref%d" % n)]
+            if rep % 2:
+                order.reverse()
+            for count, tag in order:
+                try:
+                    m.set_rules(count)
+                    if count == n:
+                        load = m.info.get("rule_load_s")
+                    self.measure_one(m.name, size, 1, count, tag, rep)
+                    # The DUT core's own time per copy at a rate it
+                    # keeps up with: no generator to subtract.
+                    tr = self.trial(m.name, "rate", size, 1, count,
+                                    rate=RULES_PACED_PPS, tag=tag + "-paced")
+                    tr["rep"] = rep
+                except (BenchError, subprocess.TimeoutExpired, ValueError) as e:
+                    self.errors.append({"system": m.name, "rules": count,
+                                        "collectors": 1, "error": str(e)})
+                    log("ERROR rules %d: %s" % (count, e))
+                    return load
+        return load
 
     def loss_floor(self, size):
         """What the topology itself loses: the bare XDP_DROP peer behind
@@ -1043,7 +1092,12 @@ class Bench:
 
     def at_recipe_loss(self, zl, size, ncoll, sfx):
         """The lowest rate at which the recipe lost copies in its search,
-        offered to each xdp-mirror datapath: do they lose anything there?"""
+        offered again, round-robin, to the recipe, to each xdp-mirror
+        datapath and to the bare XDP_DROP peer (what the topology itself
+        loses at that very rate), `reps` times: does xdp-mirror lose more
+        than the topology where the recipe loses?  One run each is not
+        enough on this VM: a stall of the receive kthread now and then
+        costs any system a few hundred frames."""
         rec = zl.get("tc-recipe/%d%s" % (size, sfx))
         if not rec:
             return None
@@ -1053,21 +1107,39 @@ class Bench:
         st = min(lossy, key=lambda x: x["offered_pps"])
         # The unlimited probe has no --rate: offer what it offered.
         rate = st["rate"] or st["offered_pps"]
-        tol = self.loss_floor(size)["tolerance_pct"]
-        out = {"rate": rate, "recipe_offered_pps": st["offered_pps"],
-               "recipe_lost": st["lost"], "recipe_loss_pct": st["loss_pct"],
-               "tolerance_pct": tol, "mirrors": {}}
-        for name in MIRRORS:
-            if not self.systems[name].ready:
-                continue
-            tr = self.trial(name, "rate", size, ncoll, 1, rate=rate,
-                            tag="at_recipe_loss")
-            out["mirrors"][name] = {"offered_pps": round(tr["offered_pps"]),
-                                    "sent": tr["sent"], "lost": tr["lost_copies"],
-                                    "loss_pct": tr["loss_pct"],
-                                    "lossless": tr["loss_pct"] <= tol,
-                                    "loss_where": tr["loss_where"]}
-        return out
+        names = ["tc-recipe"] + [m for m in MIRRORS if self.systems[m].ready]
+        runs = {name: [] for name in names + ["floor"]}
+        for rep in range(self.cfg["reps"]):
+            for name in names[rep % len(names):] + names[:rep % len(names)] + ["floor"]:
+                if name == "floor":
+                    tr = self.trial("baseline", "rate", size, rate=rate,
+                                    tag="at_recipe_loss")
+                else:
+                    tr = self.trial(name, "rate", size, ncoll, 1, rate=rate,
+                                    tag="at_recipe_loss")
+                runs[name].append({"offered_pps": round(tr["offered_pps"]),
+                                   "sent": tr["sent"], "lost": tr["lost_copies"],
+                                   "loss_pct": round(tr["loss_pct"], 4),
+                                   "loss_where": tr["loss_where"]})
+        floor_here = max(r["loss_pct"] for r in runs["floor"])
+        tol = max(self.loss_floor(size)["tolerance_pct"], floor_here)
+
+        def agg(rs):
+            mid = sorted(rs, key=lambda r: r["loss_pct"])[len(rs) // 2]
+            return {"offered_pps": med([r["offered_pps"] for r in rs]),
+                    "sent": sum(r["sent"] for r in rs),
+                    "lost": sum(r["lost"] for r in rs),
+                    "loss_pct": med([r["loss_pct"] for r in rs]),
+                    "runs_loss_pct": [r["loss_pct"] for r in rs],
+                    "lossless": med([r["loss_pct"] for r in rs]) <= tol,
+                    "loss_where": mid["loss_where"]}
+        rec_now = agg(runs["tc-recipe"])
+        return {"rate": rate, "recipe_offered_pps": st["offered_pps"],
+                "recipe_lost": st["lost"], "recipe_loss_pct": st["loss_pct"],
+                "recipe_again": rec_now, "recipe_drops": not rec_now["lossless"],
+                "floor_here_pct": [r["loss_pct"] for r in runs["floor"]],
+                "tolerance_pct": tol,
+                "mirrors": {name: agg(runs[name]) for name in names[1:]}}
 
     def zero_loss_phase(self, sizes, ncoll):
         """Zero-loss search for every system, then the mirrors at the rate
@@ -1104,36 +1176,35 @@ class Bench:
         log("starting the four systems")
         for s in self.systems.values():
             s.ready = self.start(s.name, 1, 1)
-        log("frame sizes %s" % cfg["sizes"])
+        phases = cfg["phases"]
         # 1. frame sizes, 1 rule, 1 collector, all systems
-        self.measure_group(SYSTEMS, cfg["sizes"], 1, 1, "sizes")
+        if "sizes" in phases:
+            log("frame sizes %s" % cfg["sizes"])
+            self.measure_group(SYSTEMS, cfg["sizes"], 1, 1, "sizes")
         # 2. highest zero-loss rate per system and size
-        log("zero-loss search")
-        self.zero_loss_phase(cfg["sizes"], 1)
+        if "zero-loss" in phases:
+            log("zero-loss search")
+            self.zero_loss_phase(cfg["sizes"], 1)
         # 3. rule-update publish latency (xdp-mirror, both collectors exist)
-        log("rule-update latency")
-        try:
-            self.extra["rule_update"] = self.churn()
-        except (BenchError, subprocess.TimeoutExpired, ValueError) as e:
-            self.extra["rule_update"] = {"error": str(e)}
-        # 4. xdp-mirror rule counts, each followed by a 1-rule run: this
-        # machine's speed drifts between phases, so N rules are compared
-        # with 1 rule measured minutes apart at most.
+        if "latency" in phases:
+            log("rule-update latency")
+            try:
+                self.extra["rule_update"] = self.churn()
+            except (BenchError, subprocess.TimeoutExpired, ValueError) as e:
+                self.extra["rule_update"] = {"error": str(e)}
+        # 4. xdp-mirror rule counts, each paired with 1 rule run by run
         loads = {1: self.systems["xdp-mirror"].info.get("rule_load_s")}
         m = self.systems["xdp-mirror"]
-        for n in cfg["rules"][1:]:
-            log("xdp-mirror with %d rules" % n)
-            m.ready = self.start("xdp-mirror", 1, n)
-            if m.ready:
-                loads[n] = m.info.get("rule_load_s")
-                self.measure_group(["xdp-mirror"], [cfg["sizes"][0]], 1, n, "rules")
+        if "rules" in phases:
             m.ready = self.start("xdp-mirror", 1, 1)
-            if m.ready:
-                self.measure_group(["xdp-mirror"], [cfg["sizes"][0]], 1, 1,
-                                   "rules-ref%d" % n)
+        for n in cfg["rules"][1:] if "rules" in phases else []:
+            if not m.ready:
+                break
+            log("xdp-mirror with %d rules, paired with 1 rule" % n)
+            loads[n] = self.rules_pairs(n)
         self.extra["rule_load_s"] = loads
         # 5. two collectors per rule, all systems
-        for ncoll in cfg["collectors"][1:]:
+        for ncoll in cfg["collectors"][1:] if "collectors" in phases else []:
             log("%d collectors" % ncoll)
             for s in self.systems.values():
                 s.ready = self.start(s.name, ncoll, 1)
@@ -1206,7 +1277,37 @@ def summarize(b):
             row["zero_loss_pps"] = zl["zero_loss_pps"]
             row["zero_loss_gen_bound"] = zl.get("gen_bound", False)
         rows.append(row)
-    return {"gen_cost": gen_cost, "rows": rows}
+    return {"gen_cost": gen_cost, "rows": rows, "rule_pairs": rule_pairs(trials)}
+
+
+def rule_pairs(trials):
+    """N rules / 1 rule, repetition by repetition (the runs of a repetition
+    are back to back on one appliance): in CPU per frame (cost runs, the
+    generator's time subtracted) and in the DUT core's busy time per copy
+    (paced runs, nothing subtracted)."""
+    def dut_ns(t):
+        return t["dut_core_busy_ns"] / t["window_copies"] if t["window_copies"] else None
+
+    out = {}
+    for metric, mode, sfx, val in (("cpu", "cost", "", lambda t: t.get("cpu_ns_per_frame")),
+                                   ("dut_busy", "rate", "-paced", dut_ns)):
+        sel = [t for t in trials if t["mode"] == mode and t["system"] == "xdp-mirror"
+               and "rep" in t and t["tag"].endswith(sfx) and val(t)]
+        for t in sel:
+            if t["tag"] != "rules" + sfx:
+                continue
+            ref = [r for r in sel if r["tag"] == "rules-ref%d%s" % (t["rules"], sfx)
+                   and r["rep"] == t["rep"] and r["size"] == t["size"]]
+            if ref:
+                d = out.setdefault(str(t["rules"]), {}).setdefault(
+                    metric, {"ratios": [], "n_ns": [], "one_ns": []})
+                d["ratios"].append(round(val(t) / val(ref[0]), 3))
+                d["n_ns"].append(round(val(t), 1))
+                d["one_ns"].append(round(val(ref[0]), 1))
+    for v in out.values():
+        for d in v.values():
+            d["median"] = med(d["ratios"])
+    return out
 
 
 def ratio(a, b):
@@ -1306,11 +1407,15 @@ def markdown(res):
                     cells.append(fmt(ratio(mine.get(key), o.get(key) if o else None)))
                 out.append("| %s | %d | %s | %s |" % (mname, size, metric, " | ".join(cells)))
     out.append("")
-    out.append("xdp-mirror with N rules (one shape, the matching rule last), %d-byte frames:\n"
-               % res["meta"]["config"]["sizes"][0])
-    out.append("| rules | load s | CPU ns/frame | 1 rule right after | N / 1 rule | "
-               "offered Mpps | delivered Mpps | loss % |")
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("xdp-mirror with N rules (one shape, the matching rule last), %d-byte frames; "
+               "each repetition runs N rules and 1 rule back to back on one appliance, the "
+               "table swapped in place; N / 1 rule is the median of the repetitions' "
+               "ratios (their range in brackets):\n" % res["meta"]["config"]["sizes"][0])
+    out.append("| rules | load s | CPU ns/frame | 1 rule, same repetitions | N / 1 rule | "
+               "DUT core ns/copy at %.1f Mpps, N / 1 rule | offered Mpps | delivered Mpps | "
+               "loss %% |" % (RULES_PACED_PPS / 1e6))
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    pairs = res["summary"].get("rule_pairs", {})
     loads = res.get("rule_load_s", {})
     size0 = res["meta"]["config"]["sizes"][0]
     for n in res["meta"]["config"]["rules"]:
@@ -1321,13 +1426,25 @@ def markdown(res):
         err = [e for e in res["errors"] if e.get("system") == "xdp-mirror"
                and e.get("rules") == n]
         if not r:
-            out.append("| %d | %s | failed: %s | | | | | |" % (
+            out.append("| %d | %s | failed: %s | | | | | | |" % (
                 n, "n/a", err[0]["error"] if err else "no data"))
             continue
         rc = ref["cpu_ns_per_frame"] if ref else None
-        out.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        rcell = fmt(ratio(r["cpu_ns_per_frame"], rc))
+        bcell = "n/a"
+        for metric in ("cpu", "dut_busy"):
+            pr = pairs.get(str(n), {}).get(metric)
+            if pr and pr["ratios"]:
+                cell = "%s (%s-%s)" % (fmt(pr["median"]), fmt(min(pr["ratios"])),
+                                       fmt(max(pr["ratios"])))
+                if metric == "cpu":
+                    rcell = cell
+                else:
+                    bcell = "%s / %s ns: %s" % (fmt(med(pr["n_ns"]), 1, 0),
+                                               fmt(med(pr["one_ns"]), 1, 0), cell)
+        out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             n, fmt(loads.get(str(n), loads.get(n)), 1, 2), fmt(r["cpu_ns_per_frame"], 1, 0),
-            fmt(rc, 1, 0), fmt(ratio(r["cpu_ns_per_frame"], rc)),
+            fmt(rc, 1, 0), rcell, bcell,
             fmt(r["offered_pps"], 1e-6), fmt(r["delivered_pps"], 1e-6),
             fmt(r["loss_pct"], 1, 1)))
     out.append("")
@@ -1351,25 +1468,29 @@ def markdown(res):
     arl = res.get("at_recipe_loss", {})
     if arl:
         out.append("Where the recipe drops: the lowest offered rate at which tc-recipe "
-                   "lost copies in its zero-loss search, offered again to xdp-mirror "
-                   "(copies lost over the whole run):\n")
-        out.append("| frame B | collectors | recipe: offered Mpps, loss % | tolerance "
-                   "(floor) % | system | offered Mpps | frames sent | copies lost (%) | "
-                   "within floor | where lost |")
-        out.append("|---:|---:|---|---:|---|---:|---:|---:|---|---|")
+                   "lost copies in its zero-loss search, offered again, round-robin, to "
+                   "the recipe, to xdp-mirror and to the bare XDP_DROP peer, once per "
+                   "repetition; loss per run (copies lost over the whole run), the "
+                   "median judged against the tolerance (the largest of the floor "
+                   "sweep and the bare peer's losses at this rate):\n")
+        out.append("| frame B | collectors | rate Mpps | bare peer here % | tolerance % | "
+                   "system | loss % per run | median % | within | where lost (median run) |")
+        out.append("|---:|---:|---:|---|---:|---|---|---:|---|---|")
         for key in sorted(arl, key=lambda k: (len(k.split("/")), k)):
             a = arl[key]
             size, _, c = key.partition("/c")
             ncoll = int(c or 1)
             if "mirrors" not in a:
-                out.append("| %s | %d | no loss up to %s | | | | | | | |" % (
+                out.append("| %s | %d | recipe lossless up to %s | | | | | | | |" % (
                     size, ncoll, fmt(a.get("recipe_lossless_up_to_pps"), 1e-6)))
                 continue
-            for name, m in a["mirrors"].items():
-                out.append("| %s | %d | %s, %s | %s | %s | %s | %d | %d (%s) | %s | %s |" % (
-                    size, ncoll, fmt(a["recipe_offered_pps"], 1e-6),
-                    fmt(a["recipe_loss_pct"], 1, 1), fmt(a["tolerance_pct"], 1, 3),
-                    name, fmt(m["offered_pps"], 1e-6), m["sent"], m["lost"],
+            rows_ = [("tc-recipe", a["recipe_again"])] if "recipe_again" in a else []
+            for name, m in rows_ + list(a["mirrors"].items()):
+                out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    size, ncoll, fmt(a["rate"], 1e-6),
+                    " ".join(fmt(x, 1, 3) for x in a.get("floor_here_pct", [])),
+                    fmt(a["tolerance_pct"], 1, 3), name,
+                    " ".join(fmt(x, 1, 3) for x in m.get("runs_loss_pct", [m["loss_pct"]])),
                     fmt(m["loss_pct"], 1, 3), "yes" if m["lossless"] else "NO",
                     loss_where_str(m.get("loss_where"))))
         out.append("")
@@ -1499,7 +1620,15 @@ def main():
                     "build/bench-quick for --quick)")
     ap.add_argument("--reps", type=int, help="repetitions (override)")
     ap.add_argument("--duration", type=float, help="seconds per trial (override)")
+    ap.add_argument("--phases", default=",".join(PHASES),
+                    help="comma-separated subset of %s (default: all)" % ",".join(PHASES))
     args = ap.parse_args()
+    phases = [p for p in args.phases.split(",") if p]
+    bad = [p for p in phases if p not in PHASES]
+    if bad or not phases:
+        print("bench: unknown phase '%s' (phases: %s)" % (bad[0] if bad else "",
+                                                          ",".join(PHASES)), file=sys.stderr)
+        return 2
     if os.geteuid() != 0:
         print("bench: must run as root", file=sys.stderr)
         return 1
@@ -1520,6 +1649,7 @@ def main():
         cfg["reps"] = args.reps
     if args.duration:
         cfg["duration"] = args.duration
+    cfg["phases"] = phases
     out_dir = args.out or os.path.join(ROOT, "build/bench-quick" if args.quick
                                        else "bench/results")
     os.makedirs(out_dir, exist_ok=True)

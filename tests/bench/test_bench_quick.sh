@@ -39,7 +39,7 @@ check bench_quick_markdown grep -q '^| xdp-mirror | 64 |' "$base.md"
 check bench_quick_png test -s "$base.png"
 
 $PY - "$json" <<'PYEOF'
-import json, math, sys
+import json, math, statistics, sys
 res = json.load(open(sys.argv[1]))
 systems = ["xdp-mirror", "xdp-mirror-afxdp", "tc-recipe", "afxdp-ceiling", "xdp-native"]
 
@@ -107,6 +107,12 @@ result("bench_quick_rules", rr == [1, 100], "rule counts measured: %r" % rr)
 ref = [x for x in rows if x["system"] == "xdp-mirror" and x["group"] == "rules-ref100"]
 result("bench_quick_rules_ref", len(ref) == 1 and ref[0]["rules"] == 1 and
        ref[0]["cpu_ns_per_frame"] is not None, "1-rule run next to 100 rules: %r" % ref)
+rp = res["summary"].get("rule_pairs", {}).get("100")
+result("bench_quick_rule_pairs", rp is not None and sorted(rp) == ["cpu", "dut_busy"] and
+       all(len(d["ratios"]) == res["meta"]["config"]["reps"] and
+           all(x > 0 for x in d["ratios"] + d["n_ns"] + d["one_ns"]) and
+           d["median"] == statistics.median(d["ratios"]) for d in rp.values()),
+       "100 rules paired with 1 rule per repetition: %r" % rp)
 zl = res.get("zero_loss", {})
 result("bench_quick_zero_loss", all("%s/64" % s in zl and zl["%s/64" % s]["zero_loss_pps"] >= 0
                                     for s in systems), "zero-loss search: %r" % zl)
@@ -120,9 +126,13 @@ bad = ["%s: %r" % (k, st) for k, v in zl.items() for st in v["steps"]
 result("bench_quick_zero_loss_floor", zl and not bad, "steps judged wrongly: %r" % bad[:3])
 arl = res.get("at_recipe_loss", {}).get("64")
 ok = arl is not None and ("recipe_lossless_up_to_pps" in arl or (
-    arl["tolerance_pct"] == tol and sorted(arl["mirrors"]) == sorted(systems[:2]) and
+    arl["tolerance_pct"] == max([tol] + arl["floor_here_pct"]) and
+    sorted(arl["mirrors"]) == sorted(systems[:2]) and
+    arl["recipe_drops"] == (arl["recipe_again"]["loss_pct"] > arl["tolerance_pct"]) and
     all(m["sent"] > 0 and 0 <= m["lost"] <= m["sent"] and
-        m["lossless"] == (m["loss_pct"] <= tol) for m in arl["mirrors"].values())))
+        m["loss_pct"] == statistics.median(m["runs_loss_pct"]) and
+        m["lossless"] == (m["loss_pct"] <= arl["tolerance_pct"])
+        for m in list(arl["mirrors"].values()) + [arl["recipe_again"]])))
 result("bench_quick_at_recipe_loss", ok, "at the recipe's loss rate: %r" % arl)
 ru = res.get("rule_update", {})
 result("bench_quick_rule_update", "latency_us" in ru or "skipped" in ru,
