@@ -104,10 +104,6 @@ CONFIGS = {
 }
 
 
-# Offered rate of the rule-count phase's paced runs: well below what the
-# fast path sustains, so the DUT core's busy time is its cost.
-RULES_PACED_PPS = 300000
-
 # What a run measures, in this order (--phases picks some).
 PHASES = ["sizes", "zero-loss", "latency", "rules", "collectors"]
 
@@ -924,7 +920,6 @@ class Bench:
         w_copies = b["col"][key] - a["col"][key]
         w_cpu = sum(v - a["rt"].get(t, 0) for t, v in b["rt"].items())
         w_busy = b["busy"].get(GEN_CPU, 0) - a["busy"].get(GEN_CPU, 0)
-        w_dut_busy = b["busy"].get(DUT_CPU, 0) - a["busy"].get(DUT_CPU, 0)
         sent = g["completed"]
         copies = post["col"][key] - pre["col"][key]
         # Only what moved: the JSON stays readable.
@@ -938,7 +933,6 @@ class Bench:
             "offered_pps": w_sent / secs,
             "delivered_pps": w_copies / ncoll / secs,
             "cpu_window_ns": w_cpu, "core_busy_ns": w_busy,
-            "dut_core_busy_ns": w_dut_busy,
             # the whole run
             "sent": sent, "delivered_copies": copies,
             "lost_copies": sent * ncoll - copies,
@@ -1025,11 +1019,6 @@ class Bench:
                     if count == n:
                         load = m.info.get("rule_load_s")
                     self.measure_one(m.name, size, 1, count, tag, rep)
-                    # The DUT core's own time per copy at a rate it
-                    # keeps up with: no generator to subtract.
-                    tr = self.trial(m.name, "rate", size, 1, count,
-                                    rate=RULES_PACED_PPS, tag=tag + "-paced")
-                    tr["rep"] = rep
                 except (BenchError, subprocess.TimeoutExpired, ValueError) as e:
                     self.errors.append({"system": m.name, "rules": count,
                                         "collectors": 1, "error": str(e)})
@@ -1281,32 +1270,23 @@ def summarize(b):
 
 
 def rule_pairs(trials):
-    """N rules / 1 rule, repetition by repetition (the runs of a repetition
-    are back to back on one appliance): in CPU per frame (cost runs, the
-    generator's time subtracted) and in the DUT core's busy time per copy
-    (paced runs, nothing subtracted)."""
-    def dut_ns(t):
-        return t["dut_core_busy_ns"] / t["window_copies"] if t["window_copies"] else None
-
+    """N rules / 1 rule in CPU per frame, repetition by repetition (the
+    two runs of a repetition are back to back on one appliance)."""
     out = {}
-    for metric, mode, sfx, val in (("cpu", "cost", "", lambda t: t.get("cpu_ns_per_frame")),
-                                   ("dut_busy", "rate", "-paced", dut_ns)):
-        sel = [t for t in trials if t["mode"] == mode and t["system"] == "xdp-mirror"
-               and "rep" in t and t["tag"].endswith(sfx) and val(t)]
-        for t in sel:
-            if t["tag"] != "rules" + sfx:
-                continue
-            ref = [r for r in sel if r["tag"] == "rules-ref%d%s" % (t["rules"], sfx)
-                   and r["rep"] == t["rep"] and r["size"] == t["size"]]
-            if ref:
-                d = out.setdefault(str(t["rules"]), {}).setdefault(
-                    metric, {"ratios": [], "n_ns": [], "one_ns": []})
-                d["ratios"].append(round(val(t) / val(ref[0]), 3))
-                d["n_ns"].append(round(val(t), 1))
-                d["one_ns"].append(round(val(ref[0]), 1))
-    for v in out.values():
-        for d in v.values():
-            d["median"] = med(d["ratios"])
+    cost = [t for t in trials if t["mode"] == "cost" and t["system"] == "xdp-mirror"
+            and t.get("cpu_ns_per_frame") and "rep" in t]
+    for t in cost:
+        if t["tag"] != "rules":
+            continue
+        ref = [r for r in cost if r["tag"] == "rules-ref%d" % t["rules"]
+               and r["rep"] == t["rep"] and r["size"] == t["size"]]
+        if ref:
+            d = out.setdefault(str(t["rules"]), {"ratios": [], "n_ns": [], "one_ns": []})
+            d["ratios"].append(round(t["cpu_ns_per_frame"] / ref[0]["cpu_ns_per_frame"], 3))
+            d["n_ns"].append(round(t["cpu_ns_per_frame"], 1))
+            d["one_ns"].append(round(ref[0]["cpu_ns_per_frame"], 1))
+    for d in out.values():
+        d["median"] = med(d["ratios"])
     return out
 
 
@@ -1412,9 +1392,8 @@ def markdown(res):
                "table swapped in place; N / 1 rule is the median of the repetitions' "
                "ratios (their range in brackets):\n" % res["meta"]["config"]["sizes"][0])
     out.append("| rules | load s | CPU ns/frame | 1 rule, same repetitions | N / 1 rule | "
-               "DUT core ns/copy at %.1f Mpps, N / 1 rule | offered Mpps | delivered Mpps | "
-               "loss %% |" % (RULES_PACED_PPS / 1e6))
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+               "offered Mpps | delivered Mpps | loss % |")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
     pairs = res["summary"].get("rule_pairs", {})
     loads = res.get("rule_load_s", {})
     size0 = res["meta"]["config"]["sizes"][0]
@@ -1426,25 +1405,18 @@ def markdown(res):
         err = [e for e in res["errors"] if e.get("system") == "xdp-mirror"
                and e.get("rules") == n]
         if not r:
-            out.append("| %d | %s | failed: %s | | | | | | |" % (
+            out.append("| %d | %s | failed: %s | | | | | |" % (
                 n, "n/a", err[0]["error"] if err else "no data"))
             continue
         rc = ref["cpu_ns_per_frame"] if ref else None
+        pr = pairs.get(str(n))
         rcell = fmt(ratio(r["cpu_ns_per_frame"], rc))
-        bcell = "n/a"
-        for metric in ("cpu", "dut_busy"):
-            pr = pairs.get(str(n), {}).get(metric)
-            if pr and pr["ratios"]:
-                cell = "%s (%s-%s)" % (fmt(pr["median"]), fmt(min(pr["ratios"])),
-                                       fmt(max(pr["ratios"])))
-                if metric == "cpu":
-                    rcell = cell
-                else:
-                    bcell = "%s / %s ns: %s" % (fmt(med(pr["n_ns"]), 1, 0),
-                                               fmt(med(pr["one_ns"]), 1, 0), cell)
-        out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        if pr and pr["ratios"]:
+            rcell = "%s (%s-%s)" % (fmt(pr["median"]), fmt(min(pr["ratios"])),
+                                    fmt(max(pr["ratios"])))
+        out.append("| %d | %s | %s | %s | %s | %s | %s | %s |" % (
             n, fmt(loads.get(str(n), loads.get(n)), 1, 2), fmt(r["cpu_ns_per_frame"], 1, 0),
-            fmt(rc, 1, 0), rcell, bcell,
+            fmt(rc, 1, 0), rcell,
             fmt(r["offered_pps"], 1e-6), fmt(r["delivered_pps"], 1e-6),
             fmt(r["loss_pct"], 1, 1)))
     out.append("")
