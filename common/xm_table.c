@@ -271,7 +271,7 @@ static int xm_layout_collides(const struct xm_layout *l,
 static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
 			    __u32 n, __u32 idx)
 {
-	__u32 i, j;
+	__u32 i, j, nresid;
 	int ti;
 
 	l->ntuples = l->nresid = l->nkv = 0;
@@ -286,6 +286,7 @@ static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
 		l->kv[l->nkv++].slot = i;
 	}
 	qsort(l->kv, l->nkv, sizeof(*l->kv), xm_kv_cmp);
+	nresid = l->nresid;
 	for (i = 0, j = 0; i < l->nkv; i++) {
 		if (!j || memcmp(&l->kv[i].key, &l->kv[j - 1].key,
 				 sizeof(l->kv[i].key))) {
@@ -300,8 +301,10 @@ static void xm_layout_build(struct xm_layout *l, const struct xm_rule *t,
 			l->resid[l->nresid++] = l->kv[i].slot;
 	}
 	l->nkv = j;
-	/* The residual list is searched in (prio, id), that is slot, order. */
-	qsort(l->resid, l->nresid, sizeof(*l->resid), xm_u32_cmp);
+	/* The residual list is searched in (prio, id), that is slot, order:
+	 * rules moved there by a key collision must be merged in. */
+	if (l->nresid != nresid)
+		qsort(l->resid, l->nresid, sizeof(*l->resid), xm_u32_cmp);
 	xm_layout_solo(l);
 }
 

@@ -1352,57 +1352,62 @@ static int tc_u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The next random address: base with words lo..3 drawn. */
+static void tc_v6_draw(struct tc_ctx *x, const __u8 *base, __u32 lo,
+		       __u8 *addr)
+{
+	__u32 w, word;
+
+	memcpy(addr, base, 16);
+	for (w = lo; w < 4; w++) {
+		word = (__u32)tc_rnd(x);
+		memcpy(addr + 4 * w, &word, 4);
+	}
+}
+
 /*
  * Two IPv6 addresses that differ under mask but whose key words
  * (xm_key_addr) are equal.  Words lo..3 of base take 2^20 random values
  * (two at least: the hash of addresses that differ in one word never
  * collides), and two of them meet: about a hundred pairs are expected
- * among 2^40 / 2^33.  Entry i of the sorted array keeps its draw's seed.
+ * among 2^40 / 2^33.  The draws are replayed from the seed to recover
+ * the two addresses.
  */
 static int tc_v6_twins(struct tc_ctx *x, const __u8 *base, const __u8 *mask,
 		       __u32 lo, __u8 *a, __u8 *b)
 {
 	const __u32 n = 1u << 20;
 	__u64 *v = malloc(n * sizeof(*v)), seed = x->rng;
+	__u32 i, ia = 0, ib = 0;
 	__u8 addr[16];
-	__u32 i, w;
 	int ret = -1;
 
 	if (!v)
 		return -ENOMEM;
-	/* draw i is addresses number i of the sequence from seed */
 	for (i = 0; i < n; i++) {
-		memcpy(addr, base, 16);
-		for (w = lo; w < 4; w++) {
-			__u32 word = (__u32)tc_rnd(x);
-
-			memcpy(addr + 4 * w, &word, 4);
-		}
+		tc_v6_draw(x, base, lo, addr);
 		v[i] = (__u64)xm_key_addr(addr, mask, 6) << 32 | i;
 	}
 	qsort(v, n, sizeof(*v), tc_u64_cmp);
-	for (i = 0; i + 1 < n && ret; i++)
-		if (v[i] >> 32 == v[i + 1] >> 32)
-			ret = 0;
-	if (!ret) {
-		__u32 want[2] = { (__u32)v[i - 1], (__u32)v[i] }, k, j;
-
-		/* replay the sequence up to the two draws */
-		x->rng = seed;
-		for (j = 0; j < n; j++) {
-			memcpy(addr, base, 16);
-			for (w = lo; w < 4; w++) {
-				__u32 word = (__u32)tc_rnd(x);
-
-				memcpy(addr + 4 * w, &word, 4);
-			}
-			for (k = 0; k < 2; k++)
-				if (j == want[k])
-					memcpy(k ? b : a, addr, 16);
-		}
+	for (i = 0; i + 1 < n && ret; i++) {
+		if (v[i] >> 32 != v[i + 1] >> 32)
+			continue;
+		ia = (__u32)v[i];
+		ib = (__u32)v[i + 1];
+		ret = 0;
 	}
 	free(v);
-	return ret;
+	if (ret)
+		return ret;
+	x->rng = seed;
+	for (i = 0; i < n; i++) {
+		tc_v6_draw(x, base, lo, addr);
+		if (i == ia)
+			memcpy(a, addr, 16);
+		if (i == ib)
+			memcpy(b, addr, 16);
+	}
+	return 0;
 }
 
 static void tc_v6_rule(struct xm_rule *r, __u32 id, __u32 prio, __u32 field,
